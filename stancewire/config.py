@@ -1,0 +1,60 @@
+"""Run parameters (the typed form in the Prefect UI) and their environment-backed defaults."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = REPO_ROOT / "demo"
+
+# Permissive-licence multilingual defaults (see README, "Models").
+DEFAULT_NER_MODEL = "Davlan/xlm-roberta-base-ner-hrl"
+DEFAULT_NLI_MODEL = "MoritzLaurer/mDeBERTa-v3-base-xnli-multilingual-nli-2mil7"
+
+
+class ModelSpec(BaseModel):
+    """A Hugging Face model id or a local directory, optionally pinned to a revision."""
+
+    id: str = Field(description="Hub id (org/name) or path to a local model directory")
+    revision: str | None = Field(default=None, description="Branch, tag or commit; None = the default branch")
+
+
+class Settings(BaseSettings):
+    """Defaults read from STANCEWIRE_* environment variables (or a .env file)."""
+
+    model_config = SettingsConfigDict(env_prefix="STANCEWIRE_", env_file=".env", extra="ignore")
+
+    db_path: Path = Path("data/stancewire.duckdb")
+    ner_model: str = DEFAULT_NER_MODEL
+    ner_revision: str | None = None
+    nli_model: str = DEFAULT_NLI_MODEL
+    nli_revision: str | None = None
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    lock_wait_s: float = 600.0
+
+
+class RunParams(BaseModel):
+    """Everything one flow run needs; Prefect renders it as the ad hoc run form."""
+
+    sources: list[str] = Field(
+        default_factory=lambda: [str(DEMO_DIR / "articles")],
+        description="Files, directories or http(s) URLs to read articles from",
+    )
+    claims_file: str | None = Field(
+        default_factory=lambda: str(DEMO_DIR / "claims.yaml"),
+        description="YAML list of claims (id, text, language); None keeps the claims already stored",
+    )
+    db_path: str = Field(default_factory=lambda: str(Settings().db_path), description="DuckDB file to publish to")
+    ner_model: ModelSpec = Field(
+        default_factory=lambda: ModelSpec(id=Settings().ner_model, revision=Settings().ner_revision)
+    )
+    nli_model: ModelSpec = Field(
+        default_factory=lambda: ModelSpec(id=Settings().nli_model, revision=Settings().nli_revision)
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(default_factory=lambda: Settings().device)
+    batch_size: int = Field(default=256, ge=1, description="Articles per NER/stance task run")
+    allow_file_sources: bool = Field(default=True, description="Accept local paths as sources")
+    allow_private_hosts: bool = Field(default=False, description="Fetch from loopback/private addresses")
+    lock_wait_s: float = Field(default_factory=lambda: Settings().lock_wait_s, ge=0)
