@@ -57,4 +57,9 @@ class RunParams(BaseModel):
     batch_size: int = Field(default=256, ge=1, description="Articles per NER/stance task run")
     allow_file_sources: bool = Field(default=True, description="Accept local paths as sources")
     allow_private_hosts: bool = Field(default=False, description="Fetch from loopback/private addresses")
-    lock_wait_s: float = Field(default_factory=lambda: Settings().lock_wait_s, ge=0)
+    lock_wait_s: float = Field(
+        default_factory=lambda: Settings().lock_wait_s, ge=0, description="How long to wait for a run in progress"
+    )
+    require_models: bool = Field(
+        default=False, description="Fail the run (after landing what it could) when a model stage was skipped"
+    )

@@ -1,0 +1,115 @@
+"""`stancewire` command line: run the flow, query the published database, manage models."""
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+import flows  # noqa: F401  (sets telemetry-off environment before prefect is imported)
+from stancewire.config import ModelSpec, RunParams, Settings
+
+app = typer.Typer(help="Multilingual news → entities and stance toward claims, in DuckDB.", no_args_is_help=True)
+models_app = typer.Typer(help="Model cache management.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: STANCEWIRE_DB_PATH or data/stancewire.duckdb)")]
+
+
+@app.command()
+def run(
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="File, directory or URL; repeatable (default: the demo corpus)")] = None,
+    claims: Annotated[str | None, typer.Option(help="Claims YAML (default: the demo claims)")] = None,
+    no_claims: Annotated[bool, typer.Option("--no-claims", help="Keep the stored claims, load none")] = False,
+    db: DbOption = None,
+    ner_model: Annotated[str | None, typer.Option(help="NER model: hub id or local directory")] = None,
+    ner_revision: Annotated[str | None, typer.Option(help="NER model revision (branch, tag, commit)")] = None,
+    nli_model: Annotated[str | None, typer.Option(help="NLI model: hub id or local directory")] = None,
+    nli_revision: Annotated[str | None, typer.Option(help="NLI model revision")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Articles per NER/stance task run")] = None,
+    require_models: Annotated[bool, typer.Option(help="Fail when a model cannot be loaded")] = False,
+    allow_private_hosts: Annotated[bool, typer.Option(help="Allow fetching from loopback/private addresses")] = False,
+) -> None:
+    """Run the pipeline once and print its summary."""
+    from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
+    from tasks.claims import ClaimsFileError
+
+    overrides: dict = {"require_models": require_models, "allow_private_hosts": allow_private_hosts}
+    if source:
+        overrides["sources"] = source
+    if no_claims:
+        overrides["claims_file"] = None
+    elif claims:
+        overrides["claims_file"] = claims
+    if db:
+        overrides["db_path"] = str(db)
+    defaults = RunParams()
+    if ner_model or ner_revision:
+        overrides["ner_model"] = ModelSpec(id=ner_model or defaults.ner_model.id, revision=ner_revision)
+    if nli_model or nli_revision:
+        overrides["nli_model"] = ModelSpec(id=nli_model or defaults.nli_model.id, revision=nli_revision)
+    if device:
+        overrides["device"] = device
+    if batch_size:
+        overrides["batch_size"] = batch_size
+    params = RunParams(**{**defaults.model_dump(), **overrides})
+    try:
+        result = stancewire_pipeline(params=params)
+    except (ValidationFailed, ModelsMissing, ClaimsFileError) as exc:
+        typer.echo(f"\nrun failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(result.summary_md)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run read-only against the published database")],
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    max_rows: Annotated[int, typer.Option(help="Rows to show in table format")] = 50,
+) -> None:
+    """Run a read-only SQL query and print the result."""
+    import duckdb
+
+    from stancewire.store import open_readonly
+
+    try:
+        with open_readonly(db or Settings().db_path) as con:
+            frame = con.execute(sql).pl()
+    except (duckdb.Error, FileNotFoundError) as exc:
+        typer.echo(f"query failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if fmt == "csv":
+        typer.echo(frame.write_csv(), nl=False)
+    elif fmt == "json":
+        typer.echo(frame.write_json())
+    else:
+        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=200):
+            typer.echo(frame)
+
+
+@models_app.command("pull")
+def models_pull(
+    ner_model: Annotated[str | None, typer.Option()] = None,
+    ner_revision: Annotated[str | None, typer.Option()] = None,
+    nli_model: Annotated[str | None, typer.Option()] = None,
+    nli_revision: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Download the configured models into the Hugging Face cache, for offline scheduled runs."""
+    from models.loading import ModelUnavailable, pull
+
+    settings = Settings()
+    specs = [
+        ModelSpec(id=ner_model or settings.ner_model, revision=ner_revision or settings.ner_revision),
+        ModelSpec(id=nli_model or settings.nli_model, revision=nli_revision or settings.nli_revision),
+    ]
+    failed = False
+    for spec in specs:
+        try:
+            typer.echo(f"{spec.id}: {pull(spec)}")
+        except ModelUnavailable as exc:
+            typer.echo(f"{spec.id}: {exc}", err=True)
+            failed = True
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,167 @@
+"""The stancewire DAG: fetch → clean → NER → stance → load → validate, then publish the snapshot.
+
+Work is incremental: each stage asks the store what is still pending (new documents, articles without
+mentions from this NER model revision, (article, claim) pairs without a score from this NLI revision),
+so a rerun with nothing new loads no model and writes nothing but its run record.
+"""
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.ledger import RunLedger
+from flows.summary import build_summary
+from models.loading import ModelUnavailable, resolve
+from models.ner import NerRunner, load_ner
+from models.nli import NliRunner, load_nli
+from stancewire import __version__
+from stancewire.config import ModelSpec, RunParams
+from stancewire.store import Store
+from tasks.claims import load_claims
+from tasks.clean import build_language_detector, clean_task
+from tasks.fetch import fetch_task
+from tasks.load import load_task
+from tasks.ner import ner_task
+from tasks.stance import stance_task
+from tasks.validate import validate_task
+
+
+class ValidationFailed(RuntimeError):
+    """A data-quality suite failed: nothing from this run was published."""
+
+
+class ModelsMissing(RuntimeError):
+    """A model stage was skipped although the run asked for every model to be present."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    db_path: str
+    status: str
+    summary_md: str
+
+
+@task(name="load NER model", cache_policy=NO_CACHE)
+def load_ner_task(spec: ModelSpec, device: str) -> NerRunner:
+    return load_ner(spec, device=device)
+
+
+@task(name="load NLI model", cache_policy=NO_CACHE)
+def load_nli_task(spec: ModelSpec, device: str) -> NliRunner:
+    return load_nli(spec, device=device)
+
+
+def _batches(ids: list[str], size: int) -> list[list[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _fetch_and_clean(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
+    with ledger.stage("fetch") as rec:
+        fetched = fetch_task(
+            params.sources,
+            allow_files=params.allow_file_sources,
+            allow_private_hosts=params.allow_private_hosts,
+        )
+        load_task(store, run_id, {"documents": fetched.documents, "quarantine": fetched.quarantine})
+        rec.rows_in, rec.rows_out = len(params.sources), fetched.documents.height
+    with ledger.stage("clean") as rec:
+        pending = store.pending_documents()
+        rec.rows_in = pending.height
+        if pending.is_empty():
+            return
+        detector = build_language_detector()
+        for chunk in pending.iter_slices(params.batch_size):
+            cleaned = clean_task(chunk, detector)
+            load_task(
+                store,
+                run_id,
+                {"articles": cleaned.articles, "sentences": cleaned.sentences, "quarantine": cleaned.quarantine},
+            )
+            rec.rows_out += cleaned.articles.height
+
+
+def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
+    try:
+        resolved = resolve(params.ner_model)
+    except ModelUnavailable as exc:
+        ledger.skip("ner", str(exc))
+        return
+    with ledger.stage("ner") as rec:
+        sentences = store.pending_ner(resolved.model_id, resolved.revision)
+        article_ids = sentences["article_id"].unique(maintain_order=True).to_list()
+        rec.rows_in = len(article_ids)
+        if not article_ids:
+            return
+        model = load_ner_task(params.ner_model, params.device)
+        for batch in _batches(article_ids, params.batch_size):
+            batch_sentences = sentences.filter(pl.col("article_id").is_in(batch))
+            entities = ner_task(batch_sentences, model)
+            load_task(store, run_id, {"entities": entities, "entity_articles": pl.DataFrame({"article_id": batch})})
+            rec.rows_out += entities.height
+
+
+def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
+    try:
+        resolved = resolve(params.nli_model)
+    except ModelUnavailable as exc:
+        ledger.skip("stance", str(exc))
+        return
+    with ledger.stage("stance") as rec:
+        pairs, sentences = store.pending_stance(resolved.model_id, resolved.revision)
+        rec.rows_in = pairs.height
+        if pairs.is_empty():
+            return
+        claims = store.claims(enabled_only=True)
+        model = load_nli_task(params.nli_model, params.device)
+        article_ids = pairs["article_id"].unique(maintain_order=True).to_list()
+        for batch in _batches(article_ids, params.batch_size):
+            batch_pairs = pairs.filter(pl.col("article_id").is_in(batch))
+            batch_sentences = sentences.filter(pl.col("article_id").is_in(batch))
+            stance = stance_task(batch_pairs, batch_sentences, claims, model)
+            load_task(store, run_id, {"stance": stance})
+            rec.rows_out += stance.height
+
+
+@flow(name="stancewire", version=__version__)
+def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:
+    """Fetch the sources, clean, find entities, score stance toward the claims, validate, publish."""
+    logger = get_run_logger()
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    db_path = Path(params.db_path)
+    with Store.open_run(db_path, wait_s=params.lock_wait_s) as store:
+        ledger = RunLedger(store, run_id)
+        store.begin_run(run_id, params.model_dump(mode="json"), models={"ner": params.ner_model.id, "nli": params.nli_model.id})
+        try:
+            if params.claims_file:
+                with ledger.stage("claims") as rec:
+                    claims = load_claims(params.claims_file)
+                    store.write_claims(claims)
+                    rec.rows_in = rec.rows_out = claims.height
+            _fetch_and_clean(store, ledger, run_id, params)
+            _ner(store, ledger, run_id, params)
+            _stance(store, ledger, run_id, params)
+            with ledger.stage("validate") as rec:
+                report = validate_task(store, run_id)
+                rec.rows_in, rec.rows_out = len(report.rows), sum(1 for r in report.rows if not r["success"])
+        except BaseException as exc:
+            store.finish_run(run_id, "failed", ledger.counts(), f"{type(exc).__name__}: {exc}")
+            raise
+        status = "succeeded" if report.success else "validation_failed"
+        summary = build_summary(store, run_id, ledger, report, db_path)
+        store.finish_run(run_id, status, ledger.counts(), summary)
+        if report.success:
+            store.publish()
+            logger.info("published %s", db_path)
+    create_markdown_artifact(markdown=summary, key="stancewire-run-summary", description=f"stancewire run {run_id}")
+    if not report.success:
+        raise ValidationFailed(f"data-quality checks failed; nothing was published.\n\n{report.markdown()}")
+    if params.require_models and ledger.skipped:
+        raise ModelsMissing("; ".join(f"{stage}: {why}" for stage, why in ledger.skipped.items()))
+    return RunResult(run_id=run_id, db_path=str(db_path), status=status, summary_md=summary)
