@@ -72,12 +72,12 @@ def query(
     """Run a read-only SQL query and print the result."""
     import duckdb
 
-    from stancewire.store import open_readonly
+    from stancewire.store import StoreError, open_readonly
 
     try:
         with open_readonly(db or Settings().db_path) as con:
-            frame = con.execute(sql).pl()
-    except (duckdb.Error, FileNotFoundError) as exc:
+            frame = con.sql(sql).pl()
+    except (duckdb.Error, StoreError) as exc:
         typer.echo(f"query failed: {exc}", err=True)
         raise typer.Exit(1) from None
     if fmt == "csv":

@@ -28,7 +28,7 @@ from tasks.clean import build_language_detector, clean_task
 from tasks.fetch import fetch_task
 from tasks.load import load_task
 from tasks.ner import ner_task
-from tasks.stance import stance_task
+from tasks.stance import stance_task, unscorable
 from tasks.validate import validate_task
 
 
@@ -94,8 +94,8 @@ def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> Non
         ledger.skip("ner", str(exc))
         return
     with ledger.stage("ner") as rec:
-        sentences = store.pending_ner(resolved.model_id, resolved.revision)
-        article_ids = sentences["article_id"].unique(maintain_order=True).to_list()
+        articles, sentences = store.pending_ner(resolved.model_id, resolved.revision)
+        article_ids = articles["article_id"].to_list()
         rec.rows_in = len(article_ids)
         if not article_ids:
             return
@@ -103,7 +103,10 @@ def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> Non
         for batch in _batches(article_ids, params.batch_size):
             batch_sentences = sentences.filter(pl.col("article_id").is_in(batch))
             entities = ner_task(batch_sentences, model)
-            load_task(store, run_id, {"entities": entities, "entity_articles": pl.DataFrame({"article_id": batch})})
+            done = pl.DataFrame({"article_id": batch}).with_columns(
+                model_id=pl.lit(model.model_id), model_revision=pl.lit(model.revision)
+            )
+            load_task(store, run_id, {"entities": entities, "ner_done": done})
             rec.rows_out += entities.height
 
 
@@ -118,6 +121,7 @@ def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> 
         rec.rows_in = pairs.height
         if pairs.is_empty():
             return
+        load_task(store, run_id, {"quarantine": unscorable(pairs, sentences)})
         claims = store.claims(enabled_only=True)
         model = load_nli_task(params.nli_model, params.device)
         article_ids = pairs["article_id"].unique(maintain_order=True).to_list()
@@ -137,7 +141,7 @@ def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:
     db_path = Path(params.db_path)
     with Store.open_run(db_path, wait_s=params.lock_wait_s) as store:
         ledger = RunLedger(store, run_id)
-        store.begin_run(run_id, params.model_dump(mode="json"), models={"ner": params.ner_model.id, "nli": params.nli_model.id})
+        store.begin_run(run_id, params.model_dump(mode="json"), models={"ner": params.ner_model, "nli": params.nli_model})
         try:
             if params.claims_file:
                 with ledger.stage("claims") as rec:

@@ -15,7 +15,7 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from stancewire.frames import STANCE, conform, empty
+from stancewire.frames import QUARANTINE, STANCE, conform, empty
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -52,6 +52,19 @@ def score_stance(
     return aggregate(scored, threshold=threshold).with_columns(
         model_id=pl.lit(model.model_id), model_revision=pl.lit(model.revision)
     ).pipe(conform, STANCE)
+
+
+def unscorable(pairs: pl.DataFrame, sentences: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine rows for pending articles that have no sentence to use as a premise."""
+    missing = pairs.select("article_id").unique().join(sentences.select("article_id").unique(), on="article_id", how="anti")
+    return missing.select(
+        item_id=pl.col("article_id"),
+        stage=pl.lit("stance"),
+        source=pl.lit(None, pl.String),
+        uri=pl.lit(None, pl.String),
+        reason=pl.lit("no_sentences"),
+        detail=pl.lit("article has no sentences to score against the claims"),
+    ).pipe(conform, QUARANTINE)
 
 
 def aggregate(scored: pl.DataFrame, *, threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:

@@ -96,3 +96,11 @@ def test_aggregate_ties_prefer_support_only_when_at_least_contradiction():
         }
     )
     assert aggregate(scored)["label"].to_list() == ["REFUTE"]
+
+
+def test_articles_without_sentences_are_quarantined_for_stance():
+    from tasks.stance import unscorable
+
+    pairs = pl.DataFrame({"article_id": ["empty", "empty", "full"], "claim_id": ["c1", "c2", "c1"]})
+    q = unscorable(pairs, sentences_of("full", ["x."]))
+    assert q.select("item_id", "stage", "reason").rows() == [("empty", "stance", "no_sentences")]

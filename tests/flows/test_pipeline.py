@@ -1,0 +1,95 @@
+"""The whole flow on the demo corpus with generated tiny models, through a real (ephemeral) Prefect engine."""
+
+import duckdb
+import polars as pl
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+from typer.testing import CliRunner
+
+import tasks.stance
+from flows.cli import app
+from flows.pipeline import ValidationFailed, stancewire_pipeline
+from stancewire.config import DEMO_DIR, ModelSpec, RunParams
+from tests.models.tiny import make_tiny_ner, make_tiny_nli
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_backend():
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return ModelSpec(id=str(make_tiny_ner(root / "ner"))), ModelSpec(id=str(make_tiny_nli(root / "nli")))
+
+
+def params_for(db, tiny_models, **overrides) -> RunParams:
+    ner, nli = tiny_models
+    return RunParams(db_path=str(db), ner_model=ner, nli_model=nli, lock_wait_s=5, **overrides)
+
+
+def read(db, sql):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql(sql).pl()
+
+
+def test_demo_corpus_end_to_end_then_incremental_rerun(tmp_path, tiny_models):
+    db = tmp_path / "out.duckdb"
+    first = stancewire_pipeline(params=params_for(db, tiny_models))
+    assert first.status == "succeeded"
+    counts = read(db, "SELECT (SELECT count(*) FROM articles) a, (SELECT count(*) FROM sentences) s, "
+                      "(SELECT count(*) FROM claims) c, (SELECT count(*) FROM stance) st, "
+                      "(SELECT count(DISTINCT language) FROM articles) langs").row(0, named=True)
+    files = [p for p in (DEMO_DIR / "articles").iterdir() if p.suffix != ".jsonl"]
+    assert counts["a"] >= len(files)
+    assert counts["s"] > counts["a"]
+    assert counts["langs"] >= 3
+    assert counts["st"] == counts["a"] * counts["c"]
+    assert read(db, "SELECT bool_and(success) ok FROM validation_results")["ok"][0] is True
+    runs = read(db, "SELECT run_id, status FROM runs")
+    assert runs.rows() == [(first.run_id, "succeeded")]
+    assert "## Stance per claim" in first.summary_md and str(db) in first.summary_md
+
+    second = stancewire_pipeline(params=params_for(db, tiny_models))
+    stages = read(db, f"SELECT stage, rows_in FROM stage_runs WHERE run_id = '{second.run_id}'")
+    assert dict(stages.iter_rows())["ner"] == 0
+    assert dict(stages.iter_rows())["stance"] == 0
+    again = read(db, "SELECT (SELECT count(*) FROM articles) a, (SELECT count(*) FROM stance) st").row(0, named=True)
+    assert (again["a"], again["st"]) == (counts["a"], counts["st"])
+
+    result = CliRunner().invoke(app, ["query", "--db", str(db), "--format", "csv", "SELECT count(*) AS n FROM articles"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["n", str(counts["a"])]
+
+
+def test_injected_bad_probability_fails_validation_and_publishes_nothing(tmp_path, tiny_models, monkeypatch):
+    db = tmp_path / "bad.duckdb"
+    real_aggregate = tasks.stance.aggregate
+
+    def corrupt(scored, **kw):
+        return real_aggregate(scored, **kw).with_columns(p_entailment=pl.col("p_entailment") + 0.3)
+
+    monkeypatch.setattr(tasks.stance, "aggregate", corrupt)
+    with pytest.raises(ValidationFailed, match="stance"):
+        stancewire_pipeline(params=params_for(db, tiny_models))
+    assert not db.exists()
+
+
+def test_missing_models_are_reported_not_invented(tmp_path, tiny_models):
+    db = tmp_path / "nomodel.duckdb"
+    missing = ModelSpec(id=str(tmp_path / "no-such-model"))
+    result = stancewire_pipeline(params=params_for(db, tiny_models).model_copy(update={"ner_model": missing, "nli_model": missing}))
+    assert "ner not run" in result.summary_md and "stance not run" in result.summary_md
+    assert read(db, "SELECT count(*) n FROM entities")["n"][0] == 0
+    stages = dict(read(db, "SELECT stage, status FROM stage_runs").iter_rows())
+    assert stages["ner"] == "skipped" and stages["stance"] == "skipped"
+
+
+def test_shared_seeds_through_the_flow(tmp_path, tiny_models, seeds_dir):
+    db = tmp_path / "seeds.duckdb"
+    stancewire_pipeline(params=params_for(db, tiny_models, sources=[str(seeds_dir)]))
+    arts = read(db, "SELECT language, length(text) n FROM articles")
+    assert arts.height == len(list(seeds_dir.glob("*.txt")))
+    assert set(arts["language"]) == {"it"}

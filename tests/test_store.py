@@ -1,0 +1,444 @@
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from stancewire import frames
+from stancewire.ids import sha256_hex, stable_id
+from stancewire.store import SCHEMA_VERSION, Store, StoreBusy, StoreError, open_readonly, work_path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NER = ("tiny-ner", "r1")
+AS_NER = {"model_id": NER[0], "model_revision": NER[1]}
+NLI = ("tiny-nli", "r1")
+TEXTS = {
+    "a.txt": "Roma è la capitale d'Italia. Mario Rossi vive a Milano.",
+    "b.txt": "Parigi è in Francia. Il Louvre è a Parigi.",
+}
+ENTITY_SPANS = {"a.txt": [("Roma", "LOC"), ("Mario Rossi", "PER"), ("Milano", "LOC")], "b.txt": [("Louvre", "ORG")]}
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def make_documents(names=TEXTS) -> pl.DataFrame:
+    rows = []
+    for name in names:
+        payload = TEXTS.get(name, name).encode()
+        rows.append(
+            {
+                "doc_id": stable_id(name, sha256_hex(payload)),
+                "source": "corpus",
+                "uri": name,
+                "fetched_at": NOW,
+                "content_type": "text/plain",
+                "content_hash": sha256_hex(payload),
+                "size_bytes": len(payload),
+                "payload": payload,
+            }
+        )
+    return pl.DataFrame(rows, schema=frames.DOCUMENTS)
+
+
+def make_articles(documents: pl.DataFrame, texts: dict[str, str] = TEXTS) -> tuple[pl.DataFrame, pl.DataFrame]:
+    articles, sentences = [], []
+    for doc in documents.iter_rows(named=True):
+        text = texts[doc["uri"]]
+        articles.append(
+            {
+                "article_id": doc["doc_id"],
+                "doc_id": doc["doc_id"],
+                "source": doc["source"],
+                "url": doc["uri"],
+                "title": doc["uri"],
+                "author": None,
+                "published": NOW,
+                "site": "example.org",
+                "language": "it",
+                "language_confidence": 0.99,
+                "text": text,
+                "text_hash": sha256_hex(text),
+                "extractor": "plain",
+            }
+        )
+        start = 0
+        for idx, part in enumerate(text.split(". ")):
+            sentence = part if part.endswith(".") else part + "."
+            sentences.append(
+                {
+                    "sentence_id": f"{doc['doc_id']}:{idx}",
+                    "article_id": doc["doc_id"],
+                    "idx": idx,
+                    "start": start,
+                    "end": start + len(sentence),
+                    "text": sentence,
+                }
+            )
+            start += len(sentence) + 1
+    return pl.DataFrame(articles, schema=frames.ARTICLES), pl.DataFrame(sentences, schema=frames.SENTENCES)
+
+
+def make_entities(articles: pl.DataFrame, sentences: pl.DataFrame, model=NER) -> pl.DataFrame:
+    rows = []
+    for article in articles.iter_rows(named=True):
+        for surface, label in ENTITY_SPANS.get(article["url"], []):
+            start = article["text"].index(surface)
+            end = start + len(surface)
+            sentence = sentences.filter(
+                (pl.col("article_id") == article["article_id"]) & (pl.col("start") <= start) & (pl.col("end") >= end)
+            )
+            rows.append(
+                {
+                    "mention_id": stable_id(article["article_id"], start, end, label, *model),
+                    "article_id": article["article_id"],
+                    "sentence_id": sentence["sentence_id"][0],
+                    "start": start,
+                    "end": end,
+                    "text": surface,
+                    "label": label,
+                    "score": 0.9,
+                    "model_id": model[0],
+                    "model_revision": model[1],
+                }
+            )
+    return pl.DataFrame(rows, schema=frames.ENTITIES)
+
+
+def make_claims(**changes) -> pl.DataFrame:
+    claims = [
+        {"claim_id": "capital", "text": "Roma è la capitale d'Italia", "language": "it", "enabled": True},
+        {"claim_id": "off", "text": "Claim switched off", "language": "en", "enabled": False},
+    ]
+    claims[0].update(changes)
+    return pl.DataFrame(claims, schema=frames.CLAIMS)
+
+
+def make_stance(sentences: pl.DataFrame, pairs, model=NLI, label="SUPPORT") -> pl.DataFrame:
+    rows = []
+    for article_id, claim_id in pairs:
+        evidence = sentences.filter((pl.col("article_id") == article_id) & (pl.col("idx") == 0)).row(0, named=True)
+        rows.append(
+            {
+                "article_id": article_id,
+                "claim_id": claim_id,
+                "model_id": model[0],
+                "model_revision": model[1],
+                "label": label,
+                "p_entailment": 0.8,
+                "p_neutral": 0.15,
+                "p_contradiction": 0.05,
+                "evidence_sentence_id": evidence["sentence_id"],
+                "evidence_text": evidence["text"],
+                "evidence_start": evidence["start"],
+                "evidence_end": evidence["end"],
+                "sentences_scored": 2,
+            }
+        )
+    return pl.DataFrame(rows, schema=frames.STANCE)
+
+
+def fill(store: Store, run_id: str = "run-1") -> dict[str, pl.DataFrame]:
+    """Write a small, fully consistent data set; returns the frames written."""
+    docs = make_documents()
+    articles, sentences = make_articles(docs)
+    entities = make_entities(articles, sentences)
+    claims = make_claims()
+    stance = make_stance(sentences, [(a, "capital") for a in articles["article_id"]])
+    store.write_documents(docs, run_id)
+    store.write_articles(articles, sentences, run_id)
+    store.write_entities(entities, run_id, articles["article_id"], **AS_NER)
+    store.write_claims(claims)
+    store.write_stance(stance, run_id)
+    return {"documents": docs, "articles": articles, "sentences": sentences, "entities": entities, "stance": stance}
+
+
+def counts(store: Store) -> dict[str, int]:
+    tables = ["documents", "articles", "sentences", "entities", "ner_done", "claims", "stance", "quarantine"]
+    return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    return tmp_path / "data" / "stancewire.duckdb"
+
+
+@pytest.fixture
+def store(db):
+    with Store.open_run(db) as store:
+        yield store
+
+
+def test_schema_is_created_once_and_versioned(db):
+    for _ in range(2):
+        with Store.open_run(db) as store:
+            versions = [v for (v,) in store.con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()]
+            names = {n for (n,) in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            views = dict(
+                store.con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall()
+            )
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    assert {"runs", "stage_runs", "documents", "articles", "entities", "stance", "validation_results"} <= names
+    assert {"v_claim_support_by_source_day", "v_top_entities", "v_article_stance", "v_runs"} <= set(views)
+    assert all(views.values()), "every view is documented"
+    assert work_path(db).exists() and not db.exists()  # nothing is published until publish()
+
+
+def test_newer_schema_is_refused(db):
+    with Store.open_run(db) as store:
+        store.con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION + 1])
+        store.publish()
+    with pytest.raises(StoreError, match="upgrade stancewire"), Store.open_run(db):
+        pass
+    with pytest.raises(StoreError, match="upgrade stancewire"):
+        open_readonly(db)
+
+
+def test_writes_are_idempotent(store):
+    fill(store)
+    first = counts(store)
+    fill(store)
+    assert counts(store) == first
+    assert first == {
+        "documents": 2,
+        "articles": 2,
+        "sentences": 4,
+        "entities": 4,
+        "ner_done": 2,
+        "claims": 2,
+        "stance": 2,
+        "quarantine": 0,
+    }
+
+
+def test_repeated_keys_in_one_frame_keep_the_last(store):
+    docs = make_documents()
+    twice = pl.concat([docs, docs.with_columns(source=pl.lit("second"))])
+    assert store.write_documents(twice, "run-1") == 2
+    assert store.query("SELECT DISTINCT source FROM documents")["source"].to_list() == ["second"]
+
+
+def test_failed_write_rolls_back(store):
+    written = fill(store)
+    broken = written["entities"].with_columns(mention_id=pl.lit(None, pl.String))
+    with pytest.raises(duckdb.ConstraintException):
+        store.write_entities(broken, "run-2", written["articles"]["article_id"], **AS_NER)
+    assert counts(store)["entities"] == 4
+
+
+def test_sentences_of_other_articles_are_rejected(store):
+    docs = make_documents()
+    articles, sentences = make_articles(docs)
+    with pytest.raises(ValueError, match="not in this batch"):
+        store.write_articles(articles.head(1), sentences, "run-1")
+    assert counts(store)["articles"] == 0
+
+
+def test_pending_documents_skips_cleaned_and_quarantined(store):
+    docs = make_documents(["a.txt", "b.txt", "c.txt"])
+    store.write_documents(docs, "run-1")
+    articles, sentences = make_articles(docs.head(1))
+    store.write_articles(articles, sentences, "run-1")
+    quarantine = pl.DataFrame(
+        [
+            {
+                "item_id": docs["doc_id"][1],
+                "stage": "clean",
+                "source": "corpus",
+                "uri": "b.txt",
+                "reason": "empty_text",
+                "detail": "no text left after cleaning",
+            },
+            {
+                "item_id": docs["doc_id"][2],
+                "stage": "fetch",
+                "source": "corpus",
+                "uri": "c.txt",
+                "reason": "other_stage",
+                "detail": "quarantined by another stage",
+            },
+        ],
+        schema=frames.QUARANTINE,
+    )
+    store.write_quarantine(quarantine, "run-1")
+    pending = store.pending_documents()
+    assert pending.schema == pl.Schema(frames.DOCUMENTS)
+    assert pending["uri"].to_list() == ["c.txt"]
+
+
+def test_pending_ner_is_per_model_revision_and_remembers_empty_articles(store):
+    docs = make_documents()
+    articles, sentences = make_articles(docs)
+    store.write_documents(docs, "run-1")
+    store.write_articles(articles, sentences, "run-1")
+    todo, todo_sentences = store.pending_ner(*NER)
+    assert sorted(todo["article_id"]) == sorted(articles["article_id"]) and todo_sentences.height == 4
+
+    only_a = make_entities(articles, sentences).filter(pl.col("article_id") == articles["article_id"][0])
+    store.write_entities(only_a, "run-1", articles["article_id"], **AS_NER)  # the second article has no mention
+    assert store.pending_ner(*NER)[0].height == 0
+    assert store.pending_ner(NER[0], "r2")[0].height == 2
+    assert store.pending_ner(NER[0], None)[0].height == 2
+
+    # Rewriting an article's mentions replaces them, leaving other model revisions alone.
+    other = make_entities(articles, sentences, model=(NER[0], "r2"))
+    store.write_entities(other, "run-2", articles["article_id"], model_id=NER[0], model_revision="r2")
+    store.write_entities(only_a.head(1), "run-3", [articles["article_id"][0]], **AS_NER)
+    per_model = store.query("SELECT model_revision, count(*) AS n FROM entities GROUP BY 1 ORDER BY 1")
+    assert per_model.rows() == [("r1", 1), ("r2", 4)]
+
+
+def test_entities_from_another_model_are_rejected(store):
+    docs = make_documents()
+    articles, sentences = make_articles(docs)
+    with pytest.raises(ValueError, match="not from model"):
+        store.write_entities(
+            make_entities(articles, sentences), "run-1", [], model_id="other-model", model_revision=None
+        )
+
+
+def test_pending_stance_follows_claims_and_scores(store):
+    written = fill(store)
+    a1, a2 = written["articles"]["article_id"]
+    assert store.pending_stance(*NLI)[0].height == 0
+
+    store.con.execute("DELETE FROM stance WHERE article_id = ?", [a2])
+    pairs, sentences = store.pending_stance(*NLI)
+    assert pairs.rows() == [(a2, "capital")]  # the disabled claim is not scored
+    assert set(sentences["article_id"]) == {a2} and sentences.height == 2
+    assert store.pending_stance(NLI[0], "r2")[0].height == 2
+
+    store.write_claims(make_claims(enabled=True))  # same text: nothing to re-score
+    assert store.pending_stance(*NLI)[0].height == 1
+    store.write_claims(make_claims(text="Roma è la capitale della Francia"))
+    assert store.pending_stance(*NLI)[0].height == 2
+    assert store.claims()["text"].to_list() == ["Roma è la capitale della Francia"]
+    assert store.claims(enabled_only=False).height == 2
+
+
+def test_changed_article_text_drops_its_derived_rows(store):
+    written = fill(store)
+    a1, a2 = written["articles"]["article_id"]
+    texts = dict(TEXTS, **{"a.txt": "Roma è la capitale. Ed è grande. Molto."})
+    articles, sentences = make_articles(written["documents"].head(1), texts)
+    store.write_articles(articles, sentences, "run-2")
+
+    def per_article(table):
+        return set(store.query(f"SELECT DISTINCT article_id FROM {table}")["article_id"])
+
+    assert per_article("entities") == per_article("ner_done") == per_article("stance") == {a2}
+    assert store.query("SELECT count(*) AS n FROM sentences WHERE article_id = ?", [a1])["n"][0] == 3
+    assert store.pending_ner(*NER)[0]["article_id"].to_list() == [a1]
+
+
+def test_run_bookkeeping(store):
+    store.begin_run("run-1", {"sources": ["x"]}, {"ner": {"id": NER[0], "revision": None}, "nli": None})
+    store.begin_run("run-2", {}, {})  # run-1 never finished: it was interrupted
+    store.record_stage("run-2", "fetch", "ok", rows_in=3, rows_out=2, started_at=NOW, finished_at=NOW)
+    store.record_stage("run-2", "fetch", "failed", reason="boom")  # upsert
+    store.finish_run("run-2", "validation_failed", {"documents": 2}, "# summary")
+    runs = {r["run_id"]: r for r in store.query("SELECT * FROM v_runs").iter_rows(named=True)}
+    assert runs["run-1"]["status"] == "failed" and runs["run-1"]["ner_model"] == NER[0]
+    assert runs["run-2"]["status"] == "validation_failed" and runs["run-2"]["failed_stages"] == "fetch"
+    assert json.loads(runs["run-2"]["counts"]) == {"documents": 2}
+    with pytest.raises(StoreError, match="never begun"):
+        store.finish_run("run-9", "succeeded", {}, "")
+    with pytest.raises(ValueError):
+        store.record_stage("run-2", "fetch", "fine")
+
+
+def test_views_keep_the_latest_result_per_item(store):
+    written = fill(store)
+    a1, a2 = written["articles"]["article_id"]
+    time.sleep(0.01)
+    newer = make_stance(written["sentences"], [(a1, "capital")], model=("other-nli", "main"), label="REFUTE")
+    store.write_stance(newer, "run-2")
+    by_day = store.query("SELECT * FROM v_claim_support_by_source_day")
+    assert by_day.select("claim_id", "site", "day", "n_support", "n_refute", "n_neutral", "n_articles").rows() == [
+        ("capital", "example.org", NOW.date(), 1, 1, 0, 2)
+    ]
+    labels = dict(store.query("SELECT article_id, label FROM v_article_stance").rows())
+    assert labels == {a1: "REFUTE", a2: "SUPPORT"}
+    top = store.query("SELECT entity, label, mentions, articles FROM v_top_entities ORDER BY entity")
+    assert top.rows() == [
+        ("louvre", "ORG", 1, 1),
+        ("mario rossi", "PER", 1, 1),
+        ("milano", "LOC", 1, 1),
+        ("roma", "LOC", 1, 1),
+    ]
+
+
+def test_crashed_run_is_continued_and_work_db_seeded_from_published(db):
+    with pytest.raises(RuntimeError), Store.open_run(db) as store:
+        store.write_documents(make_documents(), "run-1")
+        raise RuntimeError("crash")
+    assert not db.exists()
+    with Store.open_run(db) as store:
+        assert counts(store)["documents"] == 2
+        store.publish()
+    work_path(db).unlink()
+    with Store.open_run(db) as store:
+        assert counts(store)["documents"] == 2
+
+
+def test_open_readonly_needs_a_published_stancewire_file(db):
+    with pytest.raises(StoreError, match="does not exist"):
+        open_readonly(db)
+    db.parent.mkdir(parents=True)
+    duckdb.connect(str(db)).close()
+    with pytest.raises(StoreError, match="not a stancewire database"):
+        open_readonly(db)
+
+
+def _python(code: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r})\n{code}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_publish_is_not_blocked_by_readers_and_new_readers_see_it(db):
+    with Store.open_run(db) as store:
+        store.write_documents(make_documents(["a.txt"]), "run-1")
+        store.publish()
+        reader = _python(
+            f"import duckdb\ncon = duckdb.connect({str(db)!r}, read_only=True)\n"
+            "count = lambda: con.execute('SELECT count(*) FROM documents').fetchone()[0]\n"
+            "print(count(), flush=True)\nsys.stdin.readline()\nprint(count(), flush=True)"
+        )
+        assert reader.stdout.readline().strip() == "1"  # the reader holds the published file open now
+        started = time.monotonic()
+        store.write_documents(make_documents(["b.txt", "c.txt"]), "run-1")
+        store.publish()
+        assert time.monotonic() - started < 1.5
+        store.write_documents(make_documents(["d.txt"]), "run-1")  # the work DB stays open after publishing
+        out, err = reader.communicate("go\n", timeout=30)
+    assert reader.returncode == 0, err
+    assert out.strip() == "1"  # the old reader kept its snapshot
+    con = open_readonly(db)
+    assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 3
+    con.close()
+
+
+def test_second_writer_gets_store_busy(db):
+    holder = _python(
+        f"from stancewire.store import Store\nwith Store.open_run({str(db)!r}):\n"
+        "    print('ready', flush=True)\n    sys.stdin.readline()"
+    )
+    assert holder.stdout.readline().strip() == "ready"
+    started = time.monotonic()
+    busy = rf"another run is in progress: process {holder.pid} .* since"
+    with pytest.raises(StoreBusy, match=busy), Store.open_run(db, wait_s=0.5):
+        pass
+    assert 0.5 <= time.monotonic() - started < 3
+    holder.communicate("done\n", timeout=30)
+    with Store.open_run(db, wait_s=5) as store:  # free again once the other run ended
+        assert store.work_path.exists()
+        with pytest.raises(StoreBusy, match="this process already"), Store.open_run(db):
+            pass
