@@ -1,0 +1,176 @@
+"""Guarded HTTP(S) downloads: scheme and host checks, bounded redirects, retries with backoff, a streamed size cap."""
+
+import ipaddress
+import re
+import socket
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import httpx
+
+MAX_ATTEMPTS = 3
+BACKOFF_BASE_S = 0.5
+MAX_BACKOFF_S = 30.0
+MAX_REDIRECTS = 5
+TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+USER_AGENT = "stancewire/0.1"
+_TRANSIENT_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+_SECRET_PARAM = re.compile(
+    r"(?:^|[_.-])(?:token|api_?key|apikey|key|secret|password|passwd|pwd|auth|authorization|sig|signature|"
+    r"session|sessionid|sid|credentials?)$|^x-(?:amz|goog)-",
+    re.IGNORECASE,
+)
+
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+class DownloadError(Exception):
+    """A URL that could not be fetched; `reason` is the quarantine reason, `detail` never holds credentials."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class Download:
+    media_type: str  # lowercased, without parameters; "" when the server sent none
+    charset: str | None
+    body: bytes
+
+
+def new_client() -> httpx.Client:
+    return httpx.Client(timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password@ and without query parameters that look like secrets (token, key, sig...)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<unparsable url>"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port else host
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _SECRET_PARAM.search(k)]
+    )
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, query, parts.fragment))
+
+
+def download(client: httpx.Client, url: str, *, max_bytes: int, allow_private_hosts: bool) -> Download:
+    """GET `url`, following at most MAX_REDIRECTS redirects, each hop checked like the first."""
+    for _ in range(MAX_REDIRECTS + 1):
+        check_url(url, allow_private_hosts=allow_private_hosts)
+        result = _get_with_retries(client, url, max_bytes)
+        if isinstance(result, Download):
+            return result
+        url = result
+    raise DownloadError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
+
+
+def check_url(url: str, *, allow_private_hosts: bool) -> None:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise DownloadError("invalid_url", f"malformed URL: {exc}") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        raise DownloadError("unsupported_scheme", f"only http and https URLs are fetched, not {parts.scheme!r}")
+    if not host:
+        raise DownloadError("invalid_url", "URL has no host")
+    if not allow_private_hosts and _is_private_host(host):
+        raise DownloadError("private_host", f"{host} is a loopback, private or link-local address")
+
+
+def _is_private_host(host: str) -> bool:
+    host = host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (socket.gaierror, UnicodeError):
+            return False  # unresolvable: the request itself fails and is reported as such
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return any(_is_private_address(a) for a in addresses)
+
+
+def _is_private_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+def _get_with_retries(client: httpx.Client, url: str, max_bytes: int) -> Download | str:
+    """The download, or the absolute URL a redirect points to."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        last = attempt == MAX_ATTEMPTS
+        try:
+            with client.stream("GET", url, follow_redirects=False) as response:
+                if response.is_redirect:
+                    return urljoin(url, response.headers["location"])
+                if response.status_code in _TRANSIENT_STATUS and not last:
+                    time.sleep(_retry_delay(attempt, response.headers.get("retry-after")))
+                    continue
+                if response.status_code >= 400:
+                    raise DownloadError(
+                        f"http_{response.status_code}",
+                        f"HTTP {response.status_code} {response.reason_phrase} after {attempt} attempt(s)",
+                    )
+                return _read_body(response, max_bytes)
+        except httpx.TransportError as exc:
+            reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
+            if last:
+                raise DownloadError(
+                    reason, f"{type(exc).__name__} after {attempt} attempt(s): {_scrub(exc, url)}"
+                ) from exc
+            time.sleep(_retry_delay(attempt, None))
+        except httpx.HTTPError as exc:  # not retried: decoding errors, invalid URLs
+            raise DownloadError("http_error", f"{type(exc).__name__}: {_scrub(exc, url)}") from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_body(response: httpx.Response, max_bytes: int) -> Download:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise DownloadError("too_large", f"Content-Length {declared} exceeds the {max_bytes}-byte limit")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise DownloadError("too_large", f"body exceeds the {max_bytes}-byte limit")
+        chunks.append(chunk)
+    media_type, _, params = response.headers.get("content-type", "").partition(";")
+    charset = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", params, re.IGNORECASE)
+    return Download(media_type.strip().lower(), charset.group(1).lower() if charset else None, b"".join(chunks))
+
+
+def _retry_delay(attempt: int, retry_after: str | None) -> float:
+    delay = BACKOFF_BASE_S * 2 ** (attempt - 1)
+    if retry_after:
+        if retry_after.strip().isdigit():
+            delay = float(retry_after)
+        else:
+            try:
+                delay = parsedate_to_datetime(retry_after).timestamp() - time.time()
+            except (TypeError, ValueError):
+                pass
+    return min(max(delay, 0.0), MAX_BACKOFF_S)
+
+
+def _scrub(exc: Exception, url: str) -> str:
+    return scrub_urls(str(exc).replace(url, redact_url(url)))
+
+
+def scrub_urls(text: str) -> str:
+    """`text` with every URL in it redacted."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)

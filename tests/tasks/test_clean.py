@@ -1,0 +1,201 @@
+import json
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from stancewire.frames import ARTICLES, DOCUMENTS, QUARANTINE, SENTENCES
+from stancewire.ids import sha256_hex
+from tasks.clean import CleanResult, build_language_detector, clean_documents
+from tasks.fetch import document_id, fetch_sources
+from tests.tasks.test_extract import ARTICLE_HTML
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return build_language_detector(["it", "en", "de"])
+
+
+def docs(*items: tuple[str, bytes] | tuple[str, bytes, str]) -> pl.DataFrame:
+    rows = []
+    for n, item in enumerate(items):
+        content_type, payload = item[0], item[1]
+        uri = item[2] if len(item) > 2 else f"/data/doc{n}"
+        content_hash = sha256_hex(payload)
+        rows.append(
+            {
+                "doc_id": document_id(uri, content_hash),
+                "source": "/data",
+                "uri": uri,
+                "fetched_at": datetime(2025, 1, 1, tzinfo=UTC),
+                "content_type": content_type,
+                "content_hash": content_hash,
+                "size_bytes": len(payload),
+                "payload": payload,
+            }
+        )
+    return pl.DataFrame(rows, schema=DOCUMENTS)
+
+
+def assert_consistent(result: CleanResult) -> None:
+    assert result.articles.schema == pl.Schema(ARTICLES)
+    assert result.sentences.schema == pl.Schema(SENTENCES)
+    assert result.quarantine.schema == pl.Schema(QUARANTINE)
+    texts = dict(zip(result.articles["article_id"], result.articles["text"], strict=True))
+    for row in result.sentences.iter_rows(named=True):
+        assert texts[row["article_id"]][row["start"] : row["end"]] == row["text"] == row["text"].strip() != ""
+        assert row["sentence_id"] == f"{row['article_id']}:{row['idx']}"
+    for row in result.articles.iter_rows(named=True):
+        assert row["text_hash"] == sha256_hex(row["text"])
+        idxs = result.sentences.filter(pl.col("article_id") == row["article_id"])["idx"].to_list()
+        assert idxs == list(range(len(idxs))) and idxs
+
+
+PLAIN_IT = (
+    b"Truppe nordcoreane in Russia\n"
+    b"La Corea del Nord ha inviato altre truppe in Russia. Il Sig. Rossi ha commentato la notizia con i giornalisti.\n"
+    b"Soldati nordcoreani in RussiaLa Corea del Nord ha intensificato il suo sostegno alla Russia, con 10.000 soldati."
+)
+
+
+def test_clean_plain_text(detector):
+    result = clean_documents(docs(("text/plain", PLAIN_IT)), detector=detector)
+    assert_consistent(result)
+    article = result.articles.row(0, named=True)
+    assert article["title"] == "Truppe nordcoreane in Russia"
+    assert article["extractor"] == "plain"
+    assert article["language"] == "it" and article["language_confidence"] > 0.9
+    assert article["url"] is None and article["published"] is None
+    assert result.sentences["text"].to_list() == [
+        "La Corea del Nord ha inviato altre truppe in Russia.",
+        "Il Sig. Rossi ha commentato la notizia con i giornalisti.",
+        "Soldati nordcoreani in Russia",
+        "La Corea del Nord ha intensificato il suo sostegno alla Russia, con 10.000 soldati.",
+    ]
+
+
+def test_clean_html(detector):
+    result = clean_documents(
+        docs(("text/html", ARTICLE_HTML.encode(), "https://news.example.com/x?id=1")), detector=detector
+    )
+    assert_consistent(result)
+    article = result.articles.row(0, named=True)
+    assert article["extractor"] == "trafilatura"
+    assert (article["title"], article["author"], article["site"]) == (
+        "Truppe in Russia",
+        "Mario Rossi",
+        "Il Quotidiano",
+    )
+    assert article["url"] == "https://news.example.com/esteri/truppe"
+    assert article["published"] == datetime(2025, 4, 28, 8, 15, tzinfo=UTC)
+    assert article["language"] == "it"
+    assert "Il Sig. Rossi ha commentato." in result.sentences["text"].to_list()
+
+
+def test_clean_html_in_legacy_charset(detector):
+    html = ARTICLE_HTML.replace('charset="utf-8"', 'charset="windows-1252"').encode("cp1252")
+    result = clean_documents(docs(("text/html", html)), detector=detector)
+    assert "comunità internazionale" in result.articles["text"][0]
+
+
+def test_clean_json_record(detector):
+    record = {
+        "title": "Kurzmeldung",
+        "body": "Die Regierung hat am 3. Oktober neue Maßnahmen beschlossen. Die Opposition kritisiert z.B. das.",
+        "url": "https://de.example.org/a",
+        "published": "2025-10-03T12:00:00+02:00",
+        "author": "Anna Schmidt",
+    }
+    result = clean_documents(docs(("application/json", json.dumps(record).encode())), detector=detector)
+    assert_consistent(result)
+    article = result.articles.row(0, named=True)
+    assert (article["language"], article["extractor"], article["site"]) == ("de", "json", "de.example.org")
+    assert article["published"] == datetime(2025, 10, 3, 10, tzinfo=UTC)
+    assert result.sentences.height == 2
+
+
+def test_declared_language_is_the_fallback_for_short_text(detector):
+    record = {"title": "Breve", "text": "Sì, ok.", "language": "it-IT"}
+    article = clean_documents(docs(("application/json", json.dumps(record).encode())), detector=detector).articles
+    assert article["language"].to_list() == ["it"]
+
+
+@pytest.mark.parametrize(
+    "content_type, payload, reason",
+    [
+        ("text/plain", b"", "empty_payload"),
+        ("text/plain", b"  \n\t \r\n", "empty_payload"),
+        ("text/plain", "\u00a0\u200b\n".encode(), "empty_text"),
+        ("text/plain", bytes(range(256)) * 8, "not_text"),
+        ("text/plain", b"\xfd\xfc\xfb\xfa\xf9" * 40, "not_text"),
+        ("text/html", b"%PDF-1.4 \x00\x01\x02", "not_text"),
+        ("text/html", b"<html><head><title>Solo titolo</title></head><body></body></html>", "no_body"),
+        ("text/html", b"<html><body><script>var a = 'tanto testo in uno script';</script></body></html>", "no_body"),
+        ("application/json", b'{"title": "x", "text": 5}', "invalid_field"),
+        ("application/json", b'{"title": "x"}', "missing_text"),
+        ("application/json", b'{"text": "   "}', "empty_text"),
+        ("application/pdf", b"whatever", "unsupported_content_type"),
+    ],
+)
+def test_unusable_documents_are_quarantined(detector, content_type, payload, reason):
+    frame = docs((content_type, payload))
+    result = clean_documents(frame, detector=detector)
+    assert_consistent(result)
+    assert result.articles.height == 0 and result.sentences.height == 0
+    row = result.quarantine.row(0, named=True)
+    assert (row["reason"], row["stage"], row["item_id"], row["uri"]) == (
+        reason,
+        "clean",
+        frame["doc_id"][0],
+        "/data/doc0",
+    )
+    assert row["detail"]
+
+
+def test_invalid_utf8_bytes_become_replacement_characters(detector):
+    payload = "Perché la città è bella, più o meno così. Poi basta con le notizie di oggi.".encode() + b"\xff\xfe"
+    result = clean_documents(docs(("text/plain", payload)), detector=detector)
+    assert result.quarantine.height == 0
+    assert "\ufffd" in result.articles["text"][0]
+
+
+def test_bad_documents_do_not_stop_the_batch(detector):
+    result = clean_documents(
+        docs(("text/plain", b""), ("text/plain", PLAIN_IT), ("application/json", b"[1]")), detector=detector
+    )
+    assert result.articles.height == 1
+    assert sorted(result.quarantine["reason"].to_list()) == ["empty_payload", "invalid_record"]
+
+
+def test_empty_input_gives_empty_frames(detector):
+    result = clean_documents(pl.DataFrame(schema=DOCUMENTS), detector=detector)
+    assert_consistent(result)
+    assert result.articles.height == result.sentences.height == result.quarantine.height == 0
+
+
+@pytest.mark.integration
+def test_seed_articles_clean_to_italian(seeds_dir, detector):
+    fetched = fetch_sources([str(seeds_dir)])
+    assert fetched.quarantine.height == 0
+    result = clean_documents(fetched.documents, detector=detector)
+    assert_consistent(result)
+    assert result.quarantine.height == 0
+    assert result.articles.height == fetched.documents.height >= 1
+    assert set(result.articles["language"]) == {"it"}
+    per_article = result.sentences.group_by("article_id").len()
+    assert per_article["len"].min() >= 5
+    sentences = result.sentences["text"].to_list()
+    assert not any(s.endswith(("Sig.", "Dott.", " 1.", " 10.")) for s in sentences)
+    assert not any("RussiaLa" in s for s in sentences)
+
+
+def test_task_wrapper_logs_counts(monkeypatch, caplog, detector):
+    import logging
+
+    import tasks.clean
+
+    monkeypatch.setattr(tasks.clean, "get_run_logger", lambda: logging.getLogger("test.clean"))
+    with caplog.at_level(logging.INFO, logger="test.clean"):
+        result = tasks.clean.clean_task.fn(docs(("text/plain", PLAIN_IT), ("text/plain", b"")), detector)
+    assert result.articles.height == 1
+    assert "cleaned 2 documents: 1 articles, 4 sentences, 1 quarantined" in caplog.text
