@@ -1,0 +1,226 @@
+"""Model resolution (Hub id or local directory), device choice and placement."""
+
+import hashlib
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from huggingface_hub import hf_hub_download, list_repo_files, snapshot_download
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from stancewire.config import ModelSpec
+
+# RoBERTa-style embeddings reserve the first pad_token_id + 1 positions.
+_OFFSET_POSITION_MODELS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"}
+_PULL_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
+_MODEL_FILE_SUFFIXES = {".json", ".safetensors", ".bin", ".model", ".txt"}
+_FINGERPRINT_SAMPLES, _SAMPLE_BYTES = 16, 1 << 16
+ANY_MODEL_SETTING = "STANCEWIRE_NER_MODEL / STANCEWIRE_NLI_MODEL (--ner-model / --nli-model)"
+
+
+class ModelUnavailable(RuntimeError):
+    """Model cannot be loaded; the message says why and which setting to change."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    model_id: str  # as configured: a Hub id or a directory
+    revision: str  # the Hub commit hash, or "local-<fingerprint>" for a directory
+    directory: Path | None  # a local model directory (absolute), None for a Hub model
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    tokenizer: PreTrainedTokenizerBase
+    model: PreTrainedModel
+    model_id: str
+    revision: str
+    device: torch.device
+    max_tokens: int  # longest input (special tokens included) the model accepts
+
+
+def default_token_budget(device: torch.device) -> int:
+    """Padded tokens per forward pass: small batches stay in cache on CPU, large ones fill a GPU."""
+    return 1024 if device.type == "cpu" else 8192
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """auto: cuda, then mps, then cpu. An explicitly requested device that is not available is a ValueError."""
+    if preference == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(preference)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {preference!r}; use auto, cpu, cuda or mps") from exc
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
+        "mps": torch.backends.mps.is_available(),
+    }.get(device.type, False)
+    if not available:
+        raise ValueError(f"device {preference!r} is not available here; set --device / STANCEWIRE_DEVICE to auto")
+    return device
+
+
+def resolve(spec: ModelSpec, setting: str = ANY_MODEL_SETTING) -> ResolvedModel:
+    """The model's identity without loading it: a Hub id's commit (fetching config.json at most), or a local
+    directory's fingerprint. Raises ModelUnavailable."""
+    local = _local_dir(spec, setting)
+    if local is not None:
+        if not (local / "config.json").is_file():
+            raise ModelUnavailable(f"{local} holds no config.json, so it is not a model; set {setting}")
+        return ResolvedModel(spec.id, _local_revision(local), local)
+    try:
+        config = hf_hub_download(spec.id, "config.json", revision=spec.revision, local_files_only=_offline())
+    except Exception as exc:  # network, missing repo or revision, invalid id, offline without cache
+        raise ModelUnavailable(_hub_failure(spec, setting, exc)) from exc
+    return ResolvedModel(spec.id, Path(config).parent.name, None)  # the snapshot folder is named by its commit
+
+
+def pull(spec: ModelSpec) -> Path:
+    """Download the model into the Hugging Face cache (offline: find it there); return its local directory."""
+    resolved = resolve(spec)
+    if resolved.directory:
+        return resolved.directory
+    try:
+        patterns = _weights_patterns(spec.id, resolved.revision)
+        local_dir = snapshot_download(
+            spec.id, revision=resolved.revision, allow_patterns=patterns, local_files_only=_offline()
+        )
+        return Path(local_dir)
+    except Exception as exc:
+        raise ModelUnavailable(_hub_failure(spec, ANY_MODEL_SETTING, exc)) from exc
+
+
+def load(spec: ModelSpec, auto_class: type, setting: str, device: str, quantize_int8: bool) -> LoadedModel:
+    """Tokenizer and model with its trained head, in eval mode on the chosen device; ModelUnavailable on failure."""
+    target = pick_device(device)
+    if quantize_int8 and target.type != "cpu":
+        raise ValueError(f"int8 quantisation runs on CPU only, but the device is {target}; drop it or use --device cpu")
+    resolved = resolve(spec, setting)
+    source = str(resolved.directory or spec.id)
+    # Pinning the resolved commit keeps weights and recorded revision in step even if a branch moves meanwhile.
+    options = {"revision": None if resolved.directory else resolved.revision, "local_files_only": _offline()}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **options)
+        model, info = auto_class.from_pretrained(source, dtype=_dtype_for(target), output_loading_info=True, **options)
+    except Exception as exc:  # transformers raises OSError, ValueError, KeyError... depending on what is wrong
+        if resolved.directory is None:
+            raise ModelUnavailable(_hub_failure(spec, setting, exc)) from exc
+        raise ModelUnavailable(f"cannot load {resolved.directory} ({_first_line(exc)}); set {setting}") from exc
+    head = auto_class.__name__.removeprefix("AutoModel")  # e.g. "ForTokenClassification"
+    architectures = model.config.architectures or []
+    if info["missing_keys"] or (architectures and not any(a.endswith(head) for a in architectures)):
+        raise ModelUnavailable(
+            f"{spec.id!r} is not a trained {head.removeprefix('For')} model (architectures {architectures}, "
+            f"missing weights {sorted(info['missing_keys'])[:4]}); set {setting} to a fine-tuned model"
+        )
+    if not tokenizer.is_fast:
+        raise ModelUnavailable(f"{spec.id!r} has no fast tokenizer (tokenizer.json); set {setting} to another model")
+    model = model.to(target).eval()
+    if quantize_int8:
+        model = _quantize_int8(model)
+    _limit_cpu_threads()
+    return LoadedModel(
+        tokenizer=tokenizer,
+        model=model,
+        model_id=resolved.model_id,
+        revision=resolved.revision,
+        device=target,
+        max_tokens=_max_tokens(tokenizer, model.config),
+    )
+
+
+def _local_dir(spec: ModelSpec, setting: str) -> Path | None:
+    path = Path(spec.id).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    if path.is_absolute() or spec.id.startswith((".", "~")) or spec.id.count("/") > 1:
+        raise ModelUnavailable(f"model directory {spec.id!r} does not exist; set {setting} to a Hub id or a directory")
+    return None
+
+
+def _offline() -> bool:
+    """Read at call time (huggingface_hub reads it once at import)."""
+    flags = (os.environ.get(name, "").strip().lower() for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(flag in {"1", "true", "yes", "on"} for flag in flags)
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
+def _hub_failure(spec: ModelSpec, setting: str, exc: Exception) -> str:
+    name = f"{spec.id!r}" + (f" at revision {spec.revision!r}" if spec.revision else "")
+    change = f" or set {setting} to a local model directory"
+    if _offline():
+        return (
+            f"{name} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set: "
+            f"run `stancewire models pull` while online{change}"
+        )
+    return f"cannot fetch {name} from the Hugging Face Hub ({_first_line(exc)}); check the id{change}"
+
+
+def _weights_patterns(repo_id: str, commit: str) -> list[str]:
+    """Safetensors only, unless the repository has none (offline: whatever the cache holds)."""
+    if _offline():
+        return _PULL_PATTERNS + ["*.bin"]
+    files = list_repo_files(repo_id, revision=commit)
+    return _PULL_PATTERNS + ([] if any(f.endswith(".safetensors") for f in files) else ["pytorch_model*.bin"])
+
+
+def _dtype_for(device: torch.device) -> torch.dtype:
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def _quantize_int8(model: PreTrainedModel) -> PreTrainedModel:
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():  # torch.ao.quantization announces its own deprecation on every call
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def _limit_cpu_threads() -> None:
+    """Never run more intra-op threads than the CPUs this process may use (containers, taskset)."""
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if torch.get_num_threads() > allowed:
+        torch.set_num_threads(allowed)
+
+
+def _local_revision(directory: Path) -> str:
+    """A Hub snapshot folder is named by its commit; any other directory gets a fingerprint of its model files
+    (small ones whole, large ones sampled), so retraining into the same place yields a new revision."""
+    if directory.parent.name == "snapshots" and re.fullmatch(r"[0-9a-f]{40}", directory.name):
+        return directory.name
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.iterdir() if p.suffix in _MODEL_FILE_SUFFIXES and p.is_file()):
+        size = path.stat().st_size
+        digest.update(f"\0{path.name}\0{size}\0".encode())
+        with path.open("rb") as f:
+            if size <= _FINGERPRINT_SAMPLES * _SAMPLE_BYTES:
+                digest.update(f.read())
+                continue
+            for k in range(_FINGERPRINT_SAMPLES):  # retrained weights share names, sizes and headers, not contents
+                f.seek(size * k // _FINGERPRINT_SAMPLES)
+                digest.update(f.read(_SAMPLE_BYTES))
+    return f"local-{digest.hexdigest()[:12]}"
+
+
+def _max_tokens(tokenizer: PreTrainedTokenizerBase, config) -> int:
+    positions = getattr(config, "max_position_embeddings", None) or 512
+    if config.model_type in _OFFSET_POSITION_MODELS:
+        positions -= (config.pad_token_id or 0) + 1
+    return min(positions, tokenizer.model_max_length)

@@ -1,0 +1,134 @@
+import shutil
+
+import huggingface_hub.constants
+import numpy as np
+import pytest
+import torch
+from transformers import BertConfig, BertModel
+
+import models.loading
+from models.loading import ModelUnavailable, pick_device, pull, resolve
+from models.ner import load_ner
+from models.nli import load_nli
+from stancewire.config import ModelSpec
+from tests.models.tiny import NER_LEXICON, make_tiny_ner, make_tiny_nli
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An offline Hugging Face cache holding one tiny NER model as org/tiny-ner at COMMIT."""
+    cache = tmp_path / "hub"
+    repo = cache / "models--org--tiny-ner"
+    make_tiny_ner(repo / "snapshots" / COMMIT)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(COMMIT)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return cache
+
+
+def test_pick_device_explicit_and_auto():
+    assert pick_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert pick_device("auto").type == expected
+
+
+def test_pick_device_rejects_unknown_or_unavailable():
+    with pytest.raises(ValueError, match="unknown device"):
+        pick_device("quantum")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="STANCEWIRE_DEVICE"):
+            pick_device("cuda")
+    with pytest.raises(ValueError):
+        pick_device(f"cuda:{torch.cuda.device_count()}")
+
+
+@pytest.mark.parametrize("model_id", ["/nonexistent/ner-model", "./no-such-dir", "~/no/such/model"])
+def test_missing_directory_is_unavailable(model_id):
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        load_ner(ModelSpec(id=model_id))
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        resolve(ModelSpec(id=model_id))
+
+
+def test_offline_hub_id_not_cached_is_unavailable(hub_cache):
+    with pytest.raises(ModelUnavailable) as error:
+        load_ner(ModelSpec(id="org/not-cached"))
+    message = str(error.value)
+    assert "HF_HUB_OFFLINE" in message and "stancewire models pull" in message and "--ner-model" in message
+    with pytest.raises(ModelUnavailable, match="HF_HUB_OFFLINE"):
+        pull(ModelSpec(id="org/not-cached"))
+
+
+def test_hub_model_records_resolved_commit(hub_cache):
+    runner = load_ner(ModelSpec(id="org/tiny-ner"))
+    assert (runner.model_id, runner.revision) == ("org/tiny-ner", COMMIT)
+    resolved = resolve(ModelSpec(id="org/tiny-ner"))
+    assert (resolved.model_id, resolved.revision, resolved.directory) == ("org/tiny-ner", COMMIT, None)
+    assert load_ner(ModelSpec(id="org/tiny-ner", revision=COMMIT)).revision == COMMIT
+    assert pull(ModelSpec(id="org/tiny-ner")) == hub_cache / "models--org--tiny-ner" / "snapshots" / COMMIT
+
+
+def test_snapshot_directory_given_as_path_records_its_commit(hub_cache):
+    snapshot = hub_cache / "models--org--tiny-ner" / "snapshots" / COMMIT
+    assert load_ner(ModelSpec(id=str(snapshot))).revision == COMMIT
+
+
+def test_local_directory_revision_is_a_stable_fingerprint(tmp_path):
+    first = load_ner(ModelSpec(id=str(make_tiny_ner(tmp_path / "a")))).revision
+    assert first.startswith("local-") and len(first) == len("local-") + 12
+    assert resolve(ModelSpec(id=str(tmp_path / "a"))).revision == first
+    shutil.copytree(tmp_path / "a", tmp_path / "copy")
+    assert load_ner(ModelSpec(id=str(tmp_path / "copy"))).revision == first
+    same_vocabulary = {piece: "O" for piece in NER_LEXICON} | {"Mario": "B-LOC"}
+    retrained = make_tiny_ner(tmp_path / "b", lexicon=same_vocabulary)
+    assert (retrained / "model.safetensors").stat().st_size == (tmp_path / "a" / "model.safetensors").stat().st_size
+    assert load_ner(ModelSpec(id=str(retrained))).revision != first
+    assert pull(ModelSpec(id=str(tmp_path / "a"))) == (tmp_path / "a").resolve()
+
+
+def test_wrong_head_is_unavailable(tmp_path):
+    BertModel(BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=1)).save_pretrained(
+        tmp_path / "base"
+    )
+    shutil.copy(make_tiny_ner(tmp_path / "ner") / "tokenizer.json", tmp_path / "base")
+    with pytest.raises(ModelUnavailable, match="STANCEWIRE_NER_MODEL"):
+        load_ner(ModelSpec(id=str(tmp_path / "base")))
+    with pytest.raises(ModelUnavailable, match="STANCEWIRE_NLI_MODEL"):
+        load_nli(ModelSpec(id=str(tmp_path / "ner")))
+    with pytest.raises(ModelUnavailable, match="STANCEWIRE_NER_MODEL"):
+        load_ner(ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))))
+
+
+def test_directory_without_model_is_unavailable(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelUnavailable, match="--ner-model"):
+        load_ner(ModelSpec(id=str(tmp_path / "empty")))
+    (tmp_path / "empty" / "config.json").write_text("{}")
+    with pytest.raises(ModelUnavailable, match="--ner-model"):
+        load_ner(ModelSpec(id=str(tmp_path / "empty")))
+
+
+def test_int8_quantisation_keeps_predictions(tmp_path):
+    spec = ModelSpec(id=str(make_tiny_ner(tmp_path / "ner")))
+    text = ["Ieri Mario Rossi era a Roma."]
+    quantized = load_ner(spec, device="cpu", quantize_int8=True)
+    assert [(m.start, m.end, m.label) for m in quantized(text)[0]] == [
+        (m.start, m.end, m.label) for m in load_ner(spec, device="cpu")(text)[0]
+    ]
+    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in quantized._loaded.model.modules())
+
+
+def test_half_precision_path_keeps_predictions(tmp_path, monkeypatch):
+    """The dtype chosen for GPUs, exercised on CPU."""
+    spec = ModelSpec(id=str(make_tiny_ner(tmp_path / "ner")))
+    text = ["Ieri Mario Rossi era a Roma."]
+    full = load_ner(spec, device="cpu")(text)
+    monkeypatch.setattr(models.loading, "_dtype_for", lambda device: torch.bfloat16)
+    half = load_ner(spec, device="cpu")
+    assert half._loaded.model.dtype == torch.bfloat16
+    assert [(m.start, m.end, m.label) for m in half(text)[0]] == [(m.start, m.end, m.label) for m in full[0]]
+    nli = load_nli(ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))), device="cpu")
+    assert nli([("sì", "yes")]).dtype == np.float64
