@@ -18,7 +18,9 @@ from prefect.runtime import flow_run
 from flows.ledger import RunLedger
 from flows.summary import build_summary
 from models.loading import ModelUnavailable, resolve
+from models.ner import SETTING as NER_SETTING
 from models.ner import NerRunner, load_ner
+from models.nli import SETTING as NLI_SETTING
 from models.nli import NliRunner, load_nli
 from stancewire import __version__
 from stancewire.config import ModelSpec, RunParams
@@ -89,7 +91,7 @@ def _fetch_and_clean(store: Store, ledger: RunLedger, run_id: str, params: RunPa
 
 def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
     try:
-        resolved = resolve(params.ner_model)
+        resolved = resolve(params.ner_model, NER_SETTING)
     except ModelUnavailable as exc:
         ledger.skip("ner", str(exc))
         return
@@ -112,7 +114,7 @@ def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> Non
 
 def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
     try:
-        resolved = resolve(params.nli_model)
+        resolved = resolve(params.nli_model, NLI_SETTING)
     except ModelUnavailable as exc:
         ledger.skip("stance", str(exc))
         return

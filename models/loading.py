@@ -1,11 +1,14 @@
 """Model resolution (Hub id or local directory), device choice and placement."""
 
+import functools
 import hashlib
 import os
 import re
+import socket
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 from huggingface_hub import hf_hub_download, list_repo_files, snapshot_download
@@ -18,6 +21,7 @@ _OFFSET_POSITION_MODELS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camember
 _PULL_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
 _MODEL_FILE_SUFFIXES = {".json", ".safetensors", ".bin", ".model", ".txt"}
 _FINGERPRINT_SAMPLES, _SAMPLE_BYTES = 16, 1 << 16
+_HUB_PROBE_TIMEOUT_S = 3.0
 ANY_MODEL_SETTING = "STANCEWIRE_NER_MODEL / STANCEWIRE_NLI_MODEL (--ner-model / --nli-model)"
 
 
@@ -78,7 +82,7 @@ def resolve(spec: ModelSpec, setting: str = ANY_MODEL_SETTING) -> ResolvedModel:
             raise ModelUnavailable(f"{local} holds no config.json, so it is not a model; set {setting}")
         return ResolvedModel(spec.id, _local_revision(local), local)
     try:
-        config = hf_hub_download(spec.id, "config.json", revision=spec.revision, local_files_only=_offline())
+        config = hf_hub_download(spec.id, "config.json", revision=spec.revision, local_files_only=_cache_only())
     except Exception as exc:  # network, missing repo or revision, invalid id, offline without cache
         raise ModelUnavailable(_hub_failure(spec, setting, exc)) from exc
     return ResolvedModel(spec.id, Path(config).parent.name, None)  # the snapshot folder is named by its commit
@@ -92,7 +96,7 @@ def pull(spec: ModelSpec) -> Path:
     try:
         patterns = _weights_patterns(spec.id, resolved.revision)
         local_dir = snapshot_download(
-            spec.id, revision=resolved.revision, allow_patterns=patterns, local_files_only=_offline()
+            spec.id, revision=resolved.revision, allow_patterns=patterns, local_files_only=_cache_only()
         )
         return Path(local_dir)
     except Exception as exc:
@@ -107,7 +111,7 @@ def load(spec: ModelSpec, auto_class: type, setting: str, device: str, quantize_
     resolved = resolve(spec, setting)
     source = str(resolved.directory or spec.id)
     # Pinning the resolved commit keeps weights and recorded revision in step even if a branch moves meanwhile.
-    options = {"revision": None if resolved.directory else resolved.revision, "local_files_only": _offline()}
+    options = {"revision": None if resolved.directory else resolved.revision, "local_files_only": _cache_only()}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **options)
         model, info = auto_class.from_pretrained(source, dtype=_dtype_for(target), output_loading_info=True, **options)
@@ -153,6 +157,21 @@ def _offline() -> bool:
     return any(flag in {"1", "true", "yes", "on"} for flag in flags)
 
 
+def _cache_only() -> bool:
+    return _offline() or not _hub_reachable()
+
+
+@functools.cache
+def _hub_reachable() -> bool:
+    """One quick TCP probe per process: without it an unreachable Hub costs ~30 s of retries per model."""
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=_HUB_PROBE_TIMEOUT_S).close()
+    except OSError:
+        return False
+    return True
+
+
 def _first_line(exc: Exception) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"
@@ -164,6 +183,11 @@ def _hub_failure(spec: ModelSpec, setting: str, exc: Exception) -> str:
     if _offline():
         return (
             f"{name} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set: "
+            f"run `stancewire models pull` while online{change}"
+        )
+    if not _hub_reachable():
+        return (
+            f"{name} is not in the local Hugging Face cache and the Hub is unreachable: "
             f"run `stancewire models pull` while online{change}"
         )
     return f"cannot fetch {name} from the Hugging Face Hub ({_first_line(exc)}); check the id{change}"

@@ -53,7 +53,8 @@ SELECT
     count(*) AS mentions,
     count(DISTINCT article_id) AS articles
 FROM v_latest_entities
-GROUP BY ALL;
+GROUP BY ALL
+ORDER BY mentions DESC, articles DESC, entity;
 COMMENT ON VIEW v_top_entities IS 'Entities by normalised text and label: mentions and distinct articles (latest NER model).';
 
 -- Article metadata next to its stance toward each claim and the evidence sentence.

@@ -62,6 +62,25 @@ def test_offline_hub_id_not_cached_is_unavailable(hub_cache):
         pull(ModelSpec(id="org/not-cached"))
 
 
+def test_unreachable_hub_falls_back_to_the_cache_without_retrying(hub_cache, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    probes = []
+
+    def refuse(address, timeout):
+        probes.append(address)
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(models.loading.socket, "create_connection", refuse)
+    models.loading._hub_reachable.cache_clear()
+    try:
+        assert load_ner(ModelSpec(id="org/tiny-ner")).revision == COMMIT
+        with pytest.raises(ModelUnavailable, match="Hub is unreachable.*stancewire models pull"):
+            resolve(ModelSpec(id="org/not-cached"), "STANCEWIRE_NER_MODEL / --ner-model")
+    finally:
+        models.loading._hub_reachable.cache_clear()
+    assert len(probes) == 1
+
+
 def test_hub_model_records_resolved_commit(hub_cache):
     runner = load_ner(ModelSpec(id="org/tiny-ner"))
     assert (runner.model_id, runner.revision) == ("org/tiny-ner", COMMIT)
