@@ -11,7 +11,9 @@ COLUMNS = frames.CLAIMS | {"added_at": frames.UTC_DATETIME, "updated_at": frames
 
 SQL = """
 SELECT c.*,
-    coalesce(c.added_at <= c.updated_at, false) AS chk_added_before_updated
+    coalesce(c.added_at <= c.updated_at, false) AS chk_added_before_updated,
+    c.translations IS NULL OR coalesce(json_valid(c.translations) AND json_type(c.translations) = 'OBJECT', false)
+        AS chk_translations_object
 FROM claims c
 """
 
@@ -23,4 +25,5 @@ def expectations() -> list[gxe.Expectation]:
         *non_empty("claim_id", "text"),
         gxe.ExpectColumnValuesToMatchRegex(column="language", regex=LANGUAGE),
         holds("chk_added_before_updated", "added_at <= updated_at"),
+        holds("chk_translations_object", "translations is NULL or a JSON object {language: text}"),
     ]

@@ -13,11 +13,23 @@ import pandas as pd
 from great_expectations.core import ExpectationValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from expectations import articles, claims, documents, entities, sentences, stance
+from expectations import (
+    articles,
+    canonical_entities,
+    claims,
+    documents,
+    entities,
+    entity_links,
+    quantities,
+    sentences,
+    stance,
+)
 
 # Each suite module defines TABLE, KEY (the columns that identify a row), SQL (the frame to validate, with derived
 # chk_* columns for what Great Expectations cannot express) and expectations().
-SUITES: tuple[ModuleType, ...] = (documents, articles, sentences, entities, claims, stance)
+SUITES: tuple[ModuleType, ...] = (
+    documents, articles, sentences, entities, claims, stance, canonical_entities, entity_links, quantities
+)
 SAMPLE_SIZE = 5
 
 

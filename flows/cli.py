@@ -7,11 +7,17 @@ import polars as pl
 import typer
 
 import flows  # noqa: F401  (sets telemetry-off environment before prefect is imported)
+from flows.cli_claims import claims_app
+from flows.cli_entities import app as entities_app
+from flows.cli_sources import app as sources_app
 from stancewire.config import ModelSpec, RunParams, Settings
 
 app = typer.Typer(help="Multilingual news → entities and stance toward claims, in DuckDB.", no_args_is_help=True)
 models_app = typer.Typer(help="Model cache management.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(sources_app, name="sources")
+app.add_typer(entities_app, name="entities")
+app.add_typer(claims_app, name="claims")
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: STANCEWIRE_DB_PATH or data/stancewire.duckdb)")]
 
@@ -27,12 +33,17 @@ def run(
     nli_model: Annotated[str | None, typer.Option(help="NLI model: hub id or local directory")] = None,
     nli_revision: Annotated[str | None, typer.Option(help="NLI model revision")] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
+    token_budget: Annotated[int | None, typer.Option(help="Padded tokens per model forward pass (default 1024 CPU, 8192 GPU)")] = None,
+    int8: Annotated[bool | None, typer.Option("--int8/--no-int8", help="CPU only: int8-quantised models (faster, slightly less accurate)")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Articles per NER/stance task run")] = None,
     require_models: Annotated[bool, typer.Option(help="Fail when a model cannot be loaded")] = False,
     allow_private_hosts: Annotated[bool, typer.Option(help="Allow fetching from loopback/private addresses")] = False,
+    aliases: Annotated[list[str] | None, typer.Option("--aliases", help="Alias list (YAML/CSV) extending the built-in one; repeatable")] = None,
 ) -> None:
     """Run the pipeline once and print its summary."""
     from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
+    from stancewire.store import StoreError
+    from tasks.aliases import AliasFileError
     from tasks.claims import ClaimsFileError
 
     overrides: dict = {"require_models": require_models, "allow_private_hosts": allow_private_hosts}
@@ -51,12 +62,18 @@ def run(
         overrides["nli_model"] = ModelSpec(id=nli_model or defaults.nli_model.id, revision=nli_revision)
     if device:
         overrides["device"] = device
+    if token_budget:
+        overrides["token_budget"] = token_budget
+    if int8 is not None:
+        overrides["quantize_int8"] = int8
+    if aliases:
+        overrides["alias_files"] = aliases
     if batch_size:
         overrides["batch_size"] = batch_size
     params = RunParams(**{**defaults.model_dump(), **overrides})
     try:
         result = stancewire_pipeline(params=params)
-    except (ValidationFailed, ModelsMissing, ClaimsFileError) as exc:
+    except (ValidationFailed, ModelsMissing, ClaimsFileError, AliasFileError, StoreError) as exc:
         typer.echo(f"\nrun failed: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(result.summary_md)

@@ -1,7 +1,8 @@
-"""The stancewire DAG: fetch → clean → NER → stance → load → validate, then publish the snapshot.
+"""The stancewire DAG: fetch → clean → NER → link → stance → load → validate, then publish the snapshot.
 
 Work is incremental: each stage asks the store what is still pending (new documents, articles without
-mentions from this NER model revision, (article, claim) pairs without a score from this NLI revision),
+mentions from this NER model revision, mentions not linked to a canonical entity by the current rules and
+alias list, (article, claim) pairs without a score from this NLI revision),
 so a rerun with nothing new loads no model and writes nothing but its run record.
 """
 
@@ -16,6 +17,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.ledger import RunLedger
+from flows.linking import link_pending
+from flows.registered import fetch_registered
 from flows.summary import build_summary
 from models.loading import ModelUnavailable, resolve
 from models.ner import SETTING as NER_SETTING
@@ -25,11 +28,14 @@ from models.nli import NliRunner, load_nli
 from stancewire import __version__
 from stancewire.config import ModelSpec, RunParams
 from stancewire.store import Store
+from tasks.aliases import load_aliases
 from tasks.claims import load_claims
-from tasks.clean import build_language_detector, clean_task
+from tasks.clean import build_language_detector, clean_task, source_keys
+from tasks.dedup import DuplicateIndex
 from tasks.fetch import fetch_task
 from tasks.load import load_task
 from tasks.ner import ner_task
+from tasks.quantities import EXTRACTOR_VERSION, quantities_task
 from tasks.stance import stance_task, unscorable
 from tasks.validate import validate_task
 
@@ -51,13 +57,13 @@ class RunResult:
 
 
 @task(name="load NER model", cache_policy=NO_CACHE)
-def load_ner_task(spec: ModelSpec, device: str) -> NerRunner:
-    return load_ner(spec, device=device)
+def load_ner_task(spec: ModelSpec, params: RunParams) -> NerRunner:
+    return load_ner(spec, params.device, params.token_budget, params.quantize_int8)
 
 
 @task(name="load NLI model", cache_policy=NO_CACHE)
-def load_nli_task(spec: ModelSpec, device: str) -> NliRunner:
-    return load_nli(spec, device=device)
+def load_nli_task(spec: ModelSpec, params: RunParams) -> NliRunner:
+    return load_nli(spec, params.device, params.token_budget, params.quantize_int8)
 
 
 def _batches(ids: list[str], size: int) -> list[list[str]]:
@@ -73,19 +79,31 @@ def _fetch_and_clean(store: Store, ledger: RunLedger, run_id: str, params: RunPa
         )
         load_task(store, run_id, {"documents": fetched.documents, "quarantine": fetched.quarantine})
         rec.rows_in, rec.rows_out = len(params.sources), fetched.documents.height
+        if params.use_registered_sources:
+            registered = fetch_registered(store, run_id, params)
+            rec.rows_in, rec.rows_out = rec.rows_in + registered.sources, rec.rows_out + registered.documents
     with ledger.stage("clean") as rec:
         pending = store.pending_documents()
         rec.rows_in = pending.height
         if pending.is_empty():
             return
         detector = build_language_detector()
+        known = DuplicateIndex(store.article_fingerprints())
         for chunk in pending.iter_slices(params.batch_size):
-            cleaned = clean_task(chunk, detector)
+            source_lines = store.source_line_counts(source_keys(chunk))
+            cleaned = clean_task(chunk, detector, known, source_lines)
             load_task(
                 store,
                 run_id,
-                {"articles": cleaned.articles, "sentences": cleaned.sentences, "quarantine": cleaned.quarantine},
+                {
+                    "articles": cleaned.articles,
+                    "sentences": cleaned.sentences,
+                    "quarantine": cleaned.quarantine,
+                    "boilerplate_lines": cleaned.boilerplate_lines,
+                    "source_lines": cleaned.source_lines,
+                },
             )
+            known.add_articles(cleaned.articles)
             rec.rows_out += cleaned.articles.height
 
 
@@ -101,7 +119,7 @@ def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> Non
         rec.rows_in = len(article_ids)
         if not article_ids:
             return
-        model = load_ner_task(params.ner_model, params.device)
+        model = load_ner_task(params.ner_model, params)
         for batch in _batches(article_ids, params.batch_size):
             batch_sentences = sentences.filter(pl.col("article_id").is_in(batch))
             entities = ner_task(batch_sentences, model)
@@ -110,6 +128,27 @@ def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> Non
             )
             load_task(store, run_id, {"entities": entities, "ner_done": done})
             rec.rows_out += entities.height
+
+
+def _link(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
+    """Link new mentions to canonical entities and re-apply the analysts' merges and splits."""
+    with ledger.stage("link") as rec:
+        counts = link_pending(store, run_id, load_aliases(params.alias_files))
+        rec.rows_in, rec.rows_out = counts.mentions, counts.mentions + counts.relinked
+
+
+def _quantities(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
+    """Read quantities from articles not read yet, or whose entities changed since."""
+    with ledger.stage("quantities") as rec:
+        languages, sentences, entities = store.pending_quantities(EXTRACTOR_VERSION)
+        article_ids = languages["article_id"].to_list()
+        rec.rows_in = len(article_ids)
+        for batch in _batches(article_ids, params.batch_size):
+            in_batch = pl.col("article_id").is_in(batch)
+            found = quantities_task(sentences.filter(in_batch), languages.filter(in_batch), entities.filter(in_batch))
+            done = pl.DataFrame({"article_id": batch}).with_columns(extractor_version=pl.lit(EXTRACTOR_VERSION))
+            load_task(store, run_id, {"quantities": found, "quantities_done": done})
+            rec.rows_out += found.height
 
 
 def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
@@ -125,12 +164,19 @@ def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> 
             return
         load_task(store, run_id, {"quarantine": unscorable(pairs, sentences)})
         claims = store.claims(enabled_only=True)
-        model = load_nli_task(params.nli_model, params.device)
+        model = load_nli_task(params.nli_model, params)
         article_ids = pairs["article_id"].unique(maintain_order=True).to_list()
+        languages, entities = store.article_languages(article_ids), store.latest_entities(article_ids)
         for batch in _batches(article_ids, params.batch_size):
-            batch_pairs = pairs.filter(pl.col("article_id").is_in(batch))
-            batch_sentences = sentences.filter(pl.col("article_id").is_in(batch))
-            stance = stance_task(batch_pairs, batch_sentences, claims, model)
+            in_batch = pl.col("article_id").is_in(batch)
+            stance = stance_task(
+                pairs.filter(in_batch),
+                sentences.filter(in_batch),
+                claims,
+                model,
+                languages=languages.filter(in_batch),
+                entities=entities.filter(in_batch),
+            )
             load_task(store, run_id, {"stance": stance})
             rec.rows_out += stance.height
 
@@ -152,6 +198,8 @@ def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:
                     rec.rows_in = rec.rows_out = claims.height
             _fetch_and_clean(store, ledger, run_id, params)
             _ner(store, ledger, run_id, params)
+            _link(store, ledger, run_id, params)
+            _quantities(store, ledger, run_id, params)
             _stance(store, ledger, run_id, params)
             with ledger.stage("validate") as rec:
                 report = validate_task(store, run_id)

@@ -35,7 +35,12 @@ def build_summary(store: Store, run_id: str, ledger: RunLedger, report, db_path:
         SELECT c.claim_id, c.text AS claim,
                count(*) FILTER (WHERE s.label = 'SUPPORT') AS support,
                count(*) FILTER (WHERE s.label = 'REFUTE') AS refute,
-               count(*) FILTER (WHERE s.label = 'NEUTRAL') AS neutral
+               count(*) FILTER (WHERE s.label = 'NEUTRAL') AS neutral,
+               count(*) FILTER (WHERE s.label = 'UNRELATED') AS unrelated,
+               left(arg_max(s.evidence_text, s.score) FILTER (WHERE s.label = 'SUPPORT'), 120)
+                   || ' (' || round(max(s.score) FILTER (WHERE s.label = 'SUPPORT'), 2) || ')' AS strongest_support,
+               left(arg_max(s.evidence_text, s.score) FILTER (WHERE s.label = 'REFUTE'), 120)
+                   || ' (' || round(max(s.score) FILTER (WHERE s.label = 'REFUTE'), 2) || ')' AS strongest_refute
         FROM claims c LEFT JOIN v_latest_stance s USING (claim_id)
         WHERE c.enabled
         GROUP BY ALL ORDER BY c.claim_id
@@ -56,7 +61,12 @@ def build_summary(store: Store, run_id: str, ledger: RunLedger, report, db_path:
         """,
         [run_id, run_id],
     )
+    sources = store.source_health()
     warnings = [f"- **{stage} not run**: {why}" for stage, why in ledger.skipped.items()]
+    warnings += [
+        f"- **source {s['source_id']} failing** ({s['consecutive_failures']} runs in a row): {s['last_error']}"
+        for s in sources.filter(pl.col("enabled") & (pl.col("consecutive_failures") > 0)).iter_rows(named=True)
+    ]
     parts = [
         f"# stancewire run `{run_id}`",
         f"Database: `{db_path}` ({'published' if report.success else 'NOT published: validation failed'})",
@@ -71,6 +81,7 @@ def build_summary(store: Store, run_id: str, ledger: RunLedger, report, db_path:
         md_table(models),
         "## Quarantined in this run",
         md_table(quarantined),
+        *(["## Source health", md_table(sources)] if sources.height else []),
         "## Validation",
         report.markdown(),
         "## Query it",

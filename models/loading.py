@@ -22,6 +22,7 @@ _PULL_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]
 _MODEL_FILE_SUFFIXES = {".json", ".safetensors", ".bin", ".model", ".txt"}
 _FINGERPRINT_SAMPLES, _SAMPLE_BYTES = 16, 1 << 16
 _HUB_PROBE_TIMEOUT_S = 3.0
+_CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 ANY_MODEL_SETTING = "STANCEWIRE_NER_MODEL / STANCEWIRE_NLI_MODEL (--ner-model / --nli-model)"
 
 
@@ -107,7 +108,10 @@ def load(spec: ModelSpec, auto_class: type, setting: str, device: str, quantize_
     """Tokenizer and model with its trained head, in eval mode on the chosen device; ModelUnavailable on failure."""
     target = pick_device(device)
     if quantize_int8 and target.type != "cpu":
-        raise ValueError(f"int8 quantisation runs on CPU only, but the device is {target}; drop it or use --device cpu")
+        raise ValueError(
+            f"int8 quantisation runs on CPU only, but the device is {target}; set --device cpu (STANCEWIRE_DEVICE) "
+            "or turn off --int8 (STANCEWIRE_QUANTIZE_INT8)"
+        )
     resolved = resolve(spec, setting)
     source = str(resolved.directory or spec.id)
     # Pinning the resolved commit keeps weights and recorded revision in step even if a branch moves meanwhile.
@@ -210,18 +214,42 @@ def _dtype_for(device: torch.device) -> torch.dtype:
 
 
 def _quantize_int8(model: PreTrainedModel) -> PreTrainedModel:
-    from torch.ao.quantization import quantize_dynamic
+    """int8 linear layers (weights per output channel, activations per batch), except the feed-forward output
+    projections: their inputs, after the activation function, have outliers that 8 bits cannot resolve. Keeping them
+    in fp32 moved entity agreement with fp32 from F1 0.81 to 0.93 on Italian news, for a CPU-time speed-up of 1.3x
+    instead of 1.56x (bench/int8_cost.py)."""
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
+    intermediate = getattr(model.config, "intermediate_size", None)
+    plan = {
+        name: per_channel_dynamic_qconfig
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        and not (module.in_features == intermediate and module.in_features > module.out_features)
+    }
     with warnings.catch_warnings():  # torch.ao.quantization announces its own deprecation on every call
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantize_dynamic(model, plan, dtype=torch.qint8)
 
 
 def _limit_cpu_threads() -> None:
-    """Never run more intra-op threads than the CPUs this process may use (containers, taskset)."""
-    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """Never run more intra-op threads than the CPUs this process may use: torch sizes its pool by the host's cores,
+    and in a container limited to 2 of 64 CPUs, 32 threads contending for 2 CPUs run several times slower."""
+    allowed = usable_cpus()
     if torch.get_num_threads() > allowed:
         torch.set_num_threads(allowed)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (affinity: taskset, cpusets), further capped by a cgroup v2 CPU quota."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = _CGROUP_CPU_MAX.read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):  # no cgroup v2, or an unexpected format: affinity alone
+        pass
+    return cpus
 
 
 def _local_revision(directory: Path) -> str:

@@ -71,13 +71,15 @@ class NerRunner:
         self._overlap = self._window // 4
 
     def __call__(self, texts: Sequence[str]) -> list[list[Mention]]:
-        results: list[list[Mention]] = [[] for _ in texts]
-        todo = [i for i, text in enumerate(texts) if text and not text.isspace()]
-        if not todo:
-            return results
+        """Mentions per text. Identical texts (boilerplate repeated across articles) go through the model once."""
+        unique = list(dict.fromkeys(text for text in texts if text and not text.isspace()))
+        found = dict(zip(unique, self._mentions(unique))) if unique else {}
+        return [list(found.get(text, ())) for text in texts]
+
+    def _mentions(self, texts: list[str]) -> list[list[Mention]]:
         tokenizer = self._loaded.tokenizer
         encoded = tokenizer(
-            [texts[i] for i in todo],
+            texts,
             add_special_tokens=False,
             return_offsets_mapping=True,
             return_attention_mask=False,
@@ -96,10 +98,10 @@ class NerRunner:
         for j, row, start, keep_start, keep_end in placements:
             first = len(self._prefix) + keep_start - start
             probs[j][keep_start:keep_end] = softmax(logits[row][first : first + keep_end - keep_start])
-        for j, i in enumerate(todo):
-            words = self._words(texts[i], encoded["offset_mapping"][j], encoded.word_ids(j), probs[j])
-            results[i] = self._entities(words)
-        return results
+        return [
+            self._entities(self._words(text, encoded["offset_mapping"][j], encoded.word_ids(j), probs[j]))
+            for j, text in enumerate(texts)
+        ]
 
     @staticmethod
     def _words(text: str, offsets, word_ids, probs: np.ndarray) -> list[list]:

@@ -41,8 +41,14 @@ class NliRunner:
         self._hypothesis_room = loaded.max_tokens - loaded.tokenizer.num_special_tokens_to_add(pair=True) - 1
 
     def __call__(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """P(entailment, neutral, contradiction) per pair. Identical pairs go through the model once."""
         if not pairs:
             return np.zeros((0, len(COLUMNS)))
+        index = {pair: i for i, pair in enumerate(dict.fromkeys(map(tuple, pairs)))}
+        unique = list(index)
+        return self._probabilities(unique)[[index[tuple(pair)] for pair in pairs]]
+
+    def _probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         rows = self._encode([p for p, _ in pairs], [h for _, h in pairs])
         logits = forward_logits(
             self._loaded.model, rows, self._loaded.tokenizer.pad_token_id or 0, self._token_budget, self._loaded.device

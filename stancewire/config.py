@@ -6,12 +6,15 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stancewire import __version__
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO_ROOT / "demo"
 
 # Permissive-licence multilingual defaults (see README, "Models").
 DEFAULT_NER_MODEL = "Davlan/xlm-roberta-base-ner-hrl"
 DEFAULT_NLI_MODEL = "MoritzLaurer/mDeBERTa-v3-base-xnli-multilingual-nli-2mil7"
+DEFAULT_USER_AGENT = f"stancewire/{__version__} (news research crawler; honours robots.txt)"
 
 
 class ModelSpec(BaseModel):
@@ -32,7 +35,10 @@ class Settings(BaseSettings):
     nli_model: str = DEFAULT_NLI_MODEL
     nli_revision: str | None = None
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    token_budget: int | None = None
+    quantize_int8: bool = False
     lock_wait_s: float = 600.0
+    user_agent: str = DEFAULT_USER_AGENT  # put a contact URL or address in it for the sites you crawl
 
 
 class RunParams(BaseModel):
@@ -54,6 +60,15 @@ class RunParams(BaseModel):
         default_factory=lambda: ModelSpec(id=Settings().nli_model, revision=Settings().nli_revision)
     )
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(default_factory=lambda: Settings().device)
+    token_budget: int | None = Field(
+        default_factory=lambda: Settings().token_budget,
+        ge=1,
+        description="Padded tokens per model forward pass; None = 1024 on CPU, 8192 on GPU (README: Model runtime)",
+    )
+    quantize_int8: bool = Field(
+        default_factory=lambda: Settings().quantize_int8,
+        description="CPU only: int8 dynamic quantisation of the linear layers, faster at a small accuracy cost",
+    )
     batch_size: int = Field(default=256, ge=1, description="Articles per NER/stance task run")
     allow_file_sources: bool = Field(default=True, description="Accept local paths as sources")
     allow_private_hosts: bool = Field(default=False, description="Fetch from loopback/private addresses")
@@ -63,3 +78,17 @@ class RunParams(BaseModel):
     require_models: bool = Field(
         default=False, description="Fail the run (after landing what it could) when a model stage was skipped"
     )
+    alias_files: list[str] = Field(
+        default_factory=list,
+        description="Alias lists (YAML or CSV) extending the built-in one: spellings that name the same entity",
+    )
+    use_registered_sources: bool = Field(
+        default=True, description="Also fetch the enabled sources of the registry (stancewire sources add)"
+    )
+    sources_file: str | None = Field(
+        default=None, description="YAML of sources to add to (or update in) the registry before fetching"
+    )
+    respect_robots: bool = Field(default=True, description="Skip URLs that a site's robots.txt disallows")
+    host_delay_s: float = Field(default=1.0, ge=0, description="Seconds between requests to the same host")
+    host_concurrency: int = Field(default=2, ge=1, description="Requests in flight at once to the same host")
+    user_agent: str = Field(default_factory=lambda: Settings().user_agent, description="HTTP User-Agent")

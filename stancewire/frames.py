@@ -42,6 +42,10 @@ ARTICLES = {
     "text": pl.String,  # cleaned, normalised text; all offsets point into it
     "text_hash": pl.String,  # sha256 hex of text
     "extractor": pl.String,  # "trafilatura" | "plain" | "json"
+    "text_hash_normalised": pl.String,  # sha256 hex of the lowercased words of text (tasks.dedup)
+    "minhash": pl.Binary,  # MinHash of word 3-shingles (tasks.dedup), None for very short texts
+    "duplicate_of": pl.String,  # the canonical article this one duplicates (exactly or nearly), else None
+    "duplicate_similarity": pl.Float64,  # estimated Jaccard similarity to duplicate_of (1.0 exact)
 }
 
 SENTENCES = {
@@ -51,6 +55,22 @@ SENTENCES = {
     "start": pl.Int32,  # char offsets into articles.text, end exclusive
     "end": pl.Int32,
     "text": pl.String,
+    "language": pl.String,  # ISO 639-1 or "und": the article's, unless the sentence's line is clearly in another
+}
+
+BOILERPLATE_LINES = {  # lines the clean stage removed from an article's extracted text, kept for audit
+    "article_id": pl.String,
+    "line_no": pl.Int32,  # 0-based line of the extracted, normalised text (before removal)
+    "start": pl.Int32,  # char offsets into that text, end exclusive
+    "end": pl.Int32,
+    "text": pl.String,
+    "reason": pl.String,  # tasks.boilerplate signal: teaser, promo, duplicated_headline, context, ...
+}
+
+SOURCE_LINES = {  # how many documents of a site (or source) carried a short line: repeated ones are furniture
+    "source_key": pl.String,
+    "line_hash": pl.String,  # sha256 hex of tasks.boilerplate.line_key(line)
+    "docs": pl.Int64,
 }
 
 ENTITIES = {
@@ -66,11 +86,46 @@ ENTITIES = {
     "model_revision": pl.String,
 }
 
+ENTITY = {  # a canonical entity: one per real-world thing, whatever the spelling or language
+    "entity_id": pl.String,  # stable_id("entity", entity_key)
+    "entity_key": pl.String,  # "alias:<alias-list id>" | "<TYPE>:<name key>" | "analyst:<TYPE>:<name key>"
+    "type": pl.String,  # PER | LOC | ORG | MISC | ... (the NER label set)
+    "name": pl.String,  # preferred name
+    "declared_aliases": pl.List(pl.String),  # spellings from the alias list (observed ones are added by the store)
+    "stands_for": pl.String,  # entity_id a metonym can stand for (a capital for its state), or null
+    "origin": pl.String,  # alias_list | mentions | analyst
+}
+
+ENTITY_LINKS = {  # mention → canonical entity
+    "mention_id": pl.String,
+    "article_id": pl.String,
+    "entity_id": pl.String,  # after analyst overrides
+    "rule_entity_id": pl.String,  # what the linking rules chose
+    "method": pl.String,  # alias | alias_joined | short_form | name
+    "reason": pl.String,  # human-readable why, e.g. "short form of Volodymyr Zelensky in this article"
+    "name_key": pl.String,  # the normalised surface (tasks.aliases.name_key)
+    "override_id": pl.String,  # the analyst override that moved it, or null
+    "linker": pl.String,  # fingerprint of the rules and alias list that produced it
+}
+
+ENTITY_OVERRIDES = {  # analyst corrections, applied on every run in created_at order
+    "override_id": pl.String,
+    "action": pl.String,  # merge: entity_id is the same as target_id | split: move matching mentions to target_id
+    "entity_id": pl.String,
+    "target_id": pl.String,
+    "name_key": pl.String,  # split only: mentions with this normalised surface (null: any)
+    "article_id": pl.String,  # split only: in this article (null: any)
+    "mention_id": pl.String,  # split only: this one mention (null: any)
+    "note": pl.String,
+    "created_at": UTC_DATETIME,
+}
+
 CLAIMS = {
     "claim_id": pl.String,
     "text": pl.String,
     "language": pl.String,
     "enabled": pl.Boolean,
+    "translations": pl.String,  # JSON object {language: text} of the claim in other languages, or None
 }
 
 STANCE = {
@@ -78,18 +133,75 @@ STANCE = {
     "claim_id": pl.String,
     "model_id": pl.String,
     "model_revision": pl.String,
-    "label": pl.String,  # SUPPORT | REFUTE | NEUTRAL
-    "p_entailment": pl.Float64,  # of the evidence sentence; the three sum to 1
+    "label": pl.String,  # SUPPORT | REFUTE | NEUTRAL | UNRELATED (no sentence passed the relevance prefilter)
+    "score": pl.Float64,  # article-level probability of the label (see tasks/stance.py); None when UNRELATED
+    "p_entailment": pl.Float64,  # of the evidence sentence; the three sum to 1; None when UNRELATED
     "p_neutral": pl.Float64,
     "p_contradiction": pl.Float64,
-    "evidence_sentence_id": pl.String,
+    "evidence_sentence_id": pl.String,  # None when UNRELATED
     "evidence_text": pl.String,
     "evidence_start": pl.Int32,
     "evidence_end": pl.Int32,
-    "sentences_scored": pl.Int32,
+    "opposing_sentence_id": pl.String,  # strongest sentence for the other side (SUPPORT/REFUTE only)
+    "opposing_text": pl.String,
+    "opposing_start": pl.Int32,
+    "opposing_end": pl.Int32,
+    "opposing_p": pl.Float64,  # its P(contradiction) when SUPPORT, P(entailment) when REFUTE
+    "sentences_total": pl.Int32,  # sentences of the article
+    "sentences_scored": pl.Int32,  # sentences the relevance prefilter kept and NLI scored
+    "relevance": pl.String,  # candidates | no_overlap
+    "matched_terms": pl.String,  # claim terms found in the kept sentences, space-separated
 }
 
-STANCE_LABELS = ("SUPPORT", "REFUTE", "NEUTRAL")
+STANCE_LABELS = ("SUPPORT", "REFUTE", "NEUTRAL", "UNRELATED")
+
+QUANTITIES = {
+    "quantity_id": pl.String,  # sha256(article_id, start, end)[:32]
+    "article_id": pl.String,
+    "sentence_id": pl.String,
+    "start": pl.Int32,  # char offsets into articles.text, end exclusive
+    "end": pl.Int32,
+    "text": pl.String,  # == articles.text[start:end]
+    "value": pl.Float64,  # the number, or the low end of a range
+    "value_max": pl.Float64,  # the high end of a range; == value otherwise (the qualifier bounds it)
+    "qualifier": pl.String,  # exact | about | more_than | at_least | less_than | at_most | range
+    "unit": pl.String,  # % | EUR | USD | GBP | CHF | km | m | kg | t | ha, or None
+    "object": pl.String,  # what is counted, as written ("soldati"), or None
+    "object_key": pl.String,  # its normalised stem ("solda"), or None
+    "entities": pl.List(pl.String),  # surfaces of the entity mentions in the same sentence
+}
+
+SOURCES = {  # the source registry
+    "source_id": pl.String,  # lowercase slug chosen by the user
+    "kind": pl.String,  # rss | atom | jsonfeed | sitemap | urls | folder
+    "url": pl.String,  # feed, sitemap or URL-list address; a local path for folder (and urls) sources
+    "language_hint": pl.String,  # ISO 639-1 or None
+    "options": pl.String,  # JSON object of per-source options
+    "enabled": pl.Boolean,
+}
+
+FETCH_STATE = {  # what the last fetch of each URL returned, so the next run fetches only new or changed ones
+    "url": pl.String,  # canonical URL (tracking parameters stripped), or the file path of a folder source's file
+    "source_id": pl.String,
+    "role": pl.String,  # listing (feed, sitemap, URL list) | article
+    "etag": pl.String,
+    "last_modified": pl.String,  # the server's Last-Modified header, verbatim
+    "content_hash": pl.String,  # sha256 hex of the last payload
+    "published": UTC_DATETIME,  # publication (or last-modified) date the listing gave, if any
+    "last_fetched_at": UTC_DATETIME,
+    "status": pl.String,  # fetched | unchanged | failed
+    "failures": pl.Int32,  # consecutive failed fetches
+    "last_error": pl.String,
+}
+
+SOURCE_HEALTH = {  # one row per source and run
+    "source_id": pl.String,
+    "checked_at": UTC_DATETIME,
+    "ok": pl.Boolean,
+    "error": pl.String,
+    "discovered": pl.Int64,  # article URLs the listing named
+    "articles": pl.Int64,  # new or changed documents fetched
+}
 
 
 def empty(schema: dict) -> pl.DataFrame:

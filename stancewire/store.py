@@ -26,6 +26,7 @@ import pandas as pd
 import polars as pl
 
 from stancewire import frames
+from stancewire.faults import fault_point
 
 
 class StoreError(RuntimeError):
@@ -219,6 +220,7 @@ class Store:
         self.db_path = db_path
         self.work_path = work_path(db_path)
         self._lock = threading.RLock()
+        self._atomic: list[str] | None = None  # inside atomic(): views to unregister when its transaction ends
 
     @classmethod
     @contextmanager
@@ -243,6 +245,8 @@ class Store:
                 if "lock" not in str(exc).lower():
                     raise
                 raise StoreBusy(_busy_message(work, exc, wait_s)) from exc
+            for stale in db.parent.glob(f"{db.name}.tmp-*"):  # from a publish killed midway; only we publish now
+                stale.unlink(missing_ok=True)
             owner = _owner_file(work)
             try:
                 owner.write_text(json.dumps({"pid": os.getpid(), "since": _now().isoformat(timespec="seconds")}))
@@ -272,6 +276,7 @@ class Store:
                     shutil.copyfileobj(src, dst, 1 << 20)
                     dst.flush()
                     os.fsync(dst.fileno())
+                fault_point("publish")
                 os.replace(tmp, self.db_path)
             except BaseException:
                 tmp.unlink(missing_ok=True)
@@ -282,13 +287,46 @@ class Store:
     # -- plumbing
 
     @contextmanager
-    def _transaction(self, **batches: pl.DataFrame) -> Iterator[None]:
-        """One transaction, with the frames registered as views by name (outside it: unregistering fails in an
-        aborted transaction)."""
+    def atomic(self) -> Iterator[None]:
+        """Make every write inside one transaction: after an error or a crash all of them are there or none (a
+        batch's articles committed without its line counts would never be completed by a rerun)."""
+        with self._lock:
+            if self._atomic is not None:
+                yield
+                return
+            self.con.complete()
+            self._atomic = []
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            else:
+                self.con.execute("COMMIT")
+            finally:
+                names, self._atomic = self._atomic, None
+                for name in names:
+                    self.con.unregister(name)
+
+    @contextmanager
+    def _transaction(self, table: str, **batches: pl.DataFrame) -> Iterator[None]:
+        """One transaction writing `table` (or a part of the one `atomic()` holds open), with the frames registered
+        as views by name (outside it: unregistering fails in an aborted transaction)."""
         with self._lock:
             self.con.complete()  # an unread execute() result on this connection would make register() fail
             for name, df in batches.items():
                 self.con.register(name, df.to_arrow())
+            if self._atomic is not None:
+                try:
+                    yield
+                except BaseException:
+                    self._atomic.extend(batches)
+                    raise
+                fault_point(table)
+                for name in batches:
+                    self.con.unregister(name)
+                return
             try:
                 self.con.execute("BEGIN TRANSACTION")
                 try:
@@ -296,6 +334,7 @@ class Store:
                 except BaseException:
                     self.con.execute("ROLLBACK")
                     raise
+                fault_point(table)
                 self.con.execute("COMMIT")
             finally:
                 for name in batches:
@@ -312,7 +351,7 @@ class Store:
 
     def _write(self, table: str, df: pl.DataFrame, key: Sequence[str]) -> int:
         df = _unique(df, key)
-        with self._transaction(_batch=df):
+        with self._transaction(table, _batch=df):
             self._upsert(table, "_batch", df.columns, key)
         return df.height
 
@@ -331,7 +370,7 @@ class Store:
         """
         ner_id, ner_rev = _model(models.get("ner"))
         nli_id, nli_rev = _model(models.get("nli"))
-        with self._transaction():
+        with self._transaction("runs"):
             self.con.execute(
                 "UPDATE runs SET status = 'failed', summary_md = coalesce(summary_md || '\n\n', '') "
                 "|| 'Interrupted: the process ended before the run finished.' "
@@ -350,7 +389,7 @@ class Store:
     def finish_run(self, run_id: str, status: str, counts: Mapping[str, Any], summary_md: str) -> None:
         if status not in _RUN_STATUSES:
             raise ValueError(f"run status must be one of {_RUN_STATUSES}, not {status!r}")
-        with self._transaction():
+        with self._transaction("runs"):
             updated = _scalar(
                 self.con,
                 "UPDATE runs SET status = ?, finished_at = ?, counts = ?, summary_md = ? WHERE run_id = ?",
@@ -417,13 +456,50 @@ class Store:
             "SELECT a.article_id FROM articles a JOIN _articles n ON n.article_id = a.article_id "
             "WHERE a.text_hash IS DISTINCT FROM n.text_hash"
         )
-        with self._transaction(_articles=arts, _sentences=sents):
-            for table in ("entities", "ner_done", "stance"):
+        with self._transaction("articles", _articles=arts, _sentences=sents):
+            for table in ("entities", "ner_done", "stance", "quantities", "quantities_done"):
                 self.con.execute(f"DELETE FROM {table} WHERE article_id IN ({changed})")
             self.con.execute("DELETE FROM sentences WHERE article_id IN (SELECT article_id FROM _articles)")
             self._upsert("sentences", "_sentences", sents.columns, ["sentence_id"])
             self._upsert("articles", "_articles", arts.columns, ["article_id"])
         return arts.height
+
+    def write_boilerplate_lines(self, df: pl.DataFrame, run_id: str) -> int:
+        """Replace the removed lines of the articles in `df` (an article cleaned again gets its new decisions)."""
+        rows = _unique(frames.conform(df, frames.BOILERPLATE_LINES), ["article_id", "line_no"])
+        rows = rows.with_columns(run_id=pl.lit(run_id))
+        with self._transaction("boilerplate_lines", _lines=rows):
+            self.con.execute("DELETE FROM boilerplate_lines WHERE article_id IN (SELECT article_id FROM _lines)")
+            self._upsert("boilerplate_lines", "_lines", rows.columns, ["article_id", "line_no"])
+        return rows.height
+
+    def add_source_lines(self, df: pl.DataFrame, run_id: str) -> int:
+        """Add per-source line document counts (frames.SOURCE_LINES) to the stored ones."""
+        rows = frames.conform(df, frames.SOURCE_LINES).group_by("source_key", "line_hash").agg(pl.col("docs").sum())
+        rows = rows.with_columns(run_id=pl.lit(run_id))
+        with self._transaction("source_lines", _counts=rows):
+            self.con.execute(
+                "INSERT INTO source_lines SELECT source_key, line_hash, docs, run_id FROM _counts "
+                "ON CONFLICT (source_key, line_hash) DO UPDATE SET docs = source_lines.docs + excluded.docs, "
+                "run_id = excluded.run_id"
+            )
+        return rows.height
+
+    def source_line_counts(self, source_keys: Iterable[str]) -> pl.DataFrame:
+        """Stored line counts (frames.SOURCE_LINES) of the given sites or sources."""
+        counts = self._frame(
+            "SELECT source_key, line_hash, docs FROM source_lines WHERE list_contains($keys, source_key)",
+            {"keys": sorted(set(source_keys))},
+        )
+        return frames.conform(counts, frames.SOURCE_LINES)
+
+    def article_fingerprints(self) -> pl.DataFrame:
+        """article_id, text_hash_normalised, minhash of every canonical (non-duplicate) article: what new articles
+        are deduplicated against."""
+        return self._frame(
+            "SELECT article_id, text_hash_normalised, minhash FROM articles "
+            "WHERE duplicate_of IS NULL AND text_hash_normalised IS NOT NULL ORDER BY article_id"
+        )
 
     def write_entities(
         self,
@@ -449,7 +525,7 @@ class Store:
             done_at=pl.lit(now, frames.UTC_DATETIME),
         )
         mentions = _unique(rows, ["mention_id"]).with_columns(run_id=pl.lit(run_id))
-        with self._transaction(_mentions=mentions, _done=done):
+        with self._transaction("entities", _mentions=mentions, _done=done):
             self.con.execute(
                 "DELETE FROM entities WHERE model_id = ? AND model_revision = ? "
                 "AND article_id IN (SELECT article_id FROM _done)",
@@ -460,19 +536,28 @@ class Store:
         return mentions.height
 
     def write_claims(self, df: pl.DataFrame) -> int:
-        """Upsert claims (never deleting any); updated_at moves only when the text or language changes."""
+        """Upsert claims (never deleting any); updated_at moves only when the text, language or translations (which
+        steer the relevance prefilter) change, so their stance is scored again."""
         rows = _unique(frames.conform(df, frames.CLAIMS), ["claim_id"])
         rows = rows.with_columns(now=pl.lit(_now(), frames.UTC_DATETIME))
-        with self._transaction(_claims=rows):
+        with self._transaction("claims", _claims=rows):
             self.con.execute(
-                "INSERT INTO claims (claim_id, text, language, enabled, added_at, updated_at) "
-                "SELECT claim_id, text, language, enabled, now, now FROM _claims "
+                "INSERT INTO claims (claim_id, text, language, enabled, translations, added_at, updated_at) "
+                "SELECT claim_id, text, language, enabled, translations, now, now FROM _claims "
                 "ON CONFLICT (claim_id) DO UPDATE SET enabled = excluded.enabled, text = excluded.text, "
-                "language = excluded.language, updated_at = CASE WHEN claims.text IS DISTINCT FROM excluded.text "
-                "OR claims.language IS DISTINCT FROM excluded.language THEN excluded.updated_at "
+                "language = excluded.language, translations = excluded.translations, updated_at = CASE WHEN claims.text IS DISTINCT FROM excluded.text "
+                "OR claims.language IS DISTINCT FROM excluded.language "
+                "OR claims.translations IS DISTINCT FROM excluded.translations THEN excluded.updated_at "
                 "ELSE claims.updated_at END"
             )
         return rows.height
+
+    def set_claims_enabled(self, claim_ids: Sequence[str], enabled: bool) -> list[str]:
+        """Enable or disable claims (their stance rows stay); returns the ids that do not exist."""
+        known = set(self.claims(enabled_only=False)["claim_id"].to_list())
+        with self._transaction("claims"):
+            self.con.execute("UPDATE claims SET enabled = ? WHERE claim_id IN (SELECT unnest(?))", [enabled, list(claim_ids)])
+        return [c for c in claim_ids if c not in known]
 
     def write_stance(self, df: pl.DataFrame, run_id: str) -> int:
         rows = frames.conform(df, frames.STANCE).with_columns(
@@ -481,6 +566,19 @@ class Store:
             scored_at=pl.lit(_now(), frames.UTC_DATETIME),
         )
         return self._write("stance", rows, ["article_id", "claim_id", "model_id", "model_revision"])
+
+    def write_quantities(self, df: pl.DataFrame, run_id: str, article_ids: Iterable[str], extractor_version: str) -> int:
+        """Replace the quantities of the given articles and mark them read (even with none found)."""
+        rows = _unique(frames.conform(df, frames.QUANTITIES), ["quantity_id"]).with_columns(run_id=pl.lit(run_id))
+        ids = sorted(set(article_ids) | set(rows["article_id"].to_list()))
+        done = pl.DataFrame({"article_id": ids}, schema={"article_id": pl.String}).with_columns(
+            extractor_version=pl.lit(extractor_version), run_id=pl.lit(run_id), done_at=pl.lit(_now(), frames.UTC_DATETIME)
+        )
+        with self._transaction("quantities", _quantities=rows, _done=done):
+            self.con.execute("DELETE FROM quantities WHERE article_id IN (SELECT article_id FROM _done)")
+            self._upsert("quantities", "_quantities", rows.columns, ["quantity_id"])
+            self._upsert("quantities_done", "_done", done.columns, ["article_id"])
+        return rows.height
 
     def write_validation(self, rows: Sequence[Mapping[str, Any]], run_id: str) -> int:
         """Rows as `ValidationReport.rows` gives them: table_name, success, evaluated, failed, details."""
@@ -522,10 +620,11 @@ class Store:
         )
 
     def pending_ner(self, model_id: str, revision: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """(articles, their sentences) this model revision has not processed and the ner stage has not quarantined."""
+        """(articles, their sentences) this model revision has not processed and the ner stage has not quarantined;
+        duplicates of other articles are never processed."""
         pending = (
             "SELECT a.article_id FROM articles a "
-            "WHERE NOT EXISTS (SELECT 1 FROM ner_done n WHERE n.article_id = a.article_id "
+            "WHERE a.duplicate_of IS NULL AND NOT EXISTS (SELECT 1 FROM ner_done n WHERE n.article_id = a.article_id "
             "AND n.model_id = $model AND n.model_revision = $revision) "
             "AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.article_id = a.article_id "
             "AND e.model_id = $model AND e.model_revision = $revision) "
@@ -540,9 +639,10 @@ class Store:
 
     def pending_stance(self, model_id: str, revision: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(article_id, claim_id) pairs of enabled claims this model revision has not scored since the claim text
-        last changed, skipping articles the stance stage quarantined; and the sentences of those articles."""
+        last changed, skipping duplicates and articles the stance stage quarantined; and their sentences."""
         pairs_sql = (
-            "SELECT a.article_id, c.claim_id FROM articles a CROSS JOIN claims c WHERE c.enabled "
+            "SELECT a.article_id, c.claim_id FROM articles a CROSS JOIN claims c "
+            "WHERE c.enabled AND a.duplicate_of IS NULL "
             "AND NOT EXISTS (SELECT 1 FROM stance s WHERE s.article_id = a.article_id AND s.claim_id = c.claim_id "
             "AND s.model_id = $model AND s.model_revision = $revision AND s.scored_at >= c.updated_at) "
             "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.item_id = a.article_id AND q.stage = 'stance')"
@@ -551,6 +651,39 @@ class Store:
         pairs = self._frame(f"{pairs_sql} ORDER BY a.article_id, c.claim_id", params)
         pairs = frames.conform(pairs, {"article_id": pl.String, "claim_id": pl.String})
         return pairs, self._sentences_of(f"SELECT article_id FROM ({pairs_sql})", params)
+
+    def pending_quantities(self, extractor_version: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """(article_id + language, sentences, latest entities) of articles the quantity extractor has not read with
+        this version, or read before their latest NER run."""
+        pending = (
+            "SELECT a.article_id FROM articles a LEFT JOIN quantities_done q USING (article_id) "
+            "WHERE q.article_id IS NULL OR q.extractor_version <> $version "
+            "OR q.done_at < (SELECT max(n.done_at) FROM ner_done n WHERE n.article_id = a.article_id)"
+        )
+        params = {"version": extractor_version}
+        languages = self._frame(
+            f"SELECT article_id, language FROM articles WHERE article_id IN ({pending}) ORDER BY article_id", params
+        )
+        languages = frames.conform(languages, {"article_id": pl.String, "language": pl.String})
+        return languages, self._sentences_of(pending, params), self.latest_entities(languages["article_id"].to_list())
+
+    def latest_entities(self, article_ids: Sequence[str]) -> pl.DataFrame:
+        """Mentions (article_id, sentence_id, start, text, label) of the latest NER run of the given articles."""
+        frame = self._frame(
+            "SELECT article_id, sentence_id, start, text, label FROM v_latest_entities "
+            "WHERE article_id IN (SELECT unnest($ids)) ORDER BY article_id, start",
+            {"ids": list(article_ids)},
+        )
+        schema = {"article_id": pl.String, "sentence_id": pl.String, "start": pl.Int32, "text": pl.String, "label": pl.String}
+        return frames.conform(frame, schema) if frame.height else pl.DataFrame(schema=schema)
+
+    def article_languages(self, article_ids: Sequence[str]) -> pl.DataFrame:
+        frame = self._frame(
+            "SELECT article_id, language FROM articles WHERE article_id IN (SELECT unnest($ids)) ORDER BY article_id",
+            {"ids": list(article_ids)},
+        )
+        schema = {"article_id": pl.String, "language": pl.String}
+        return frames.conform(frame, schema) if frame.height else pl.DataFrame(schema=schema)
 
     def _sentences_of(self, article_ids_sql: str, params: Mapping[str, Any]) -> pl.DataFrame:
         sentences = self._frame(
@@ -565,6 +698,160 @@ class Store:
         return frames.conform(
             self._frame(f"SELECT {_columns(frames.CLAIMS)} FROM claims {where} ORDER BY claim_id"), frames.CLAIMS
         )
+
+    # -- source registry and fetch state
+
+    def write_sources(self, df: pl.DataFrame) -> int:
+        """Add or update registered sources (frames.SOURCES), keeping their added_at and health."""
+        rows = _unique(frames.conform(df, frames.SOURCES), ["source_id"])
+        rows = rows.with_columns(now=pl.lit(_now(), frames.UTC_DATETIME))
+        with self._transaction("sources", _sources=rows):
+            self.con.execute(
+                "INSERT INTO sources (source_id, kind, url, language_hint, options, enabled, added_at) "
+                "SELECT source_id, kind, url, language_hint, options, enabled, now FROM _sources "
+                "ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind, url = excluded.url, "
+                "language_hint = excluded.language_hint, options = excluded.options, enabled = excluded.enabled"
+            )
+        return rows.height
+
+    def set_source_enabled(self, source_id: str, enabled: bool) -> bool:
+        """False when no such source is registered."""
+        with self._transaction("sources"):
+            updated = _scalar(
+                self.con, "UPDATE sources SET enabled = ? WHERE source_id = ?", [enabled, source_id]
+            )
+        return bool(updated)
+
+    def sources(self, enabled_only: bool = False) -> pl.DataFrame:
+        where = "WHERE enabled" if enabled_only else ""
+        return frames.conform(
+            self._frame(f"SELECT {_columns(frames.SOURCES)} FROM sources {where} ORDER BY source_id"), frames.SOURCES
+        )
+
+    def source_health(self) -> pl.DataFrame:
+        """Registry rows with their health columns, failing sources first."""
+        return self._frame(
+            "SELECT source_id, kind, enabled, last_success_at, consecutive_failures, articles_last_run, last_error "
+            "FROM sources ORDER BY consecutive_failures DESC, source_id"
+        )
+
+    def fetch_state(self) -> pl.DataFrame:
+        return frames.conform(
+            self._frame(f"SELECT {_columns(frames.FETCH_STATE)} FROM fetch_state"), frames.FETCH_STATE
+        )
+
+    def write_fetch_state(self, df: pl.DataFrame, run_id: str) -> int:
+        rows = frames.conform(df, frames.FETCH_STATE).with_columns(run_id=pl.lit(run_id))
+        return self._write("fetch_state", rows, ["url"])
+
+    def record_source_health(self, df: pl.DataFrame) -> int:
+        """One frames.SOURCE_HEALTH row per checked source: failures count up until a success resets them."""
+        rows = _unique(frames.conform(df, frames.SOURCE_HEALTH), ["source_id"])
+        with self._transaction("sources", _health=rows):
+            self.con.execute(
+                "UPDATE sources SET last_checked_at = h.checked_at, "
+                "last_success_at = CASE WHEN h.ok THEN h.checked_at ELSE sources.last_success_at END, "
+                "consecutive_failures = CASE WHEN h.ok THEN 0 ELSE sources.consecutive_failures + 1 END, "
+                "last_error = h.error, articles_last_run = h.articles "
+                "FROM _health h WHERE sources.source_id = h.source_id"
+            )
+        return rows.height
+
+    # -- canonical entities
+
+    def pending_links(self, linker: str) -> pl.DataFrame:
+        """All latest-model mentions (frames.ENTITIES) of the articles holding a mention that `linker` (the link
+        rules and alias list fingerprint) has not linked and the link stage has not quarantined."""
+        pending = (
+            "SELECT e.article_id FROM v_latest_entities e WHERE NOT EXISTS (SELECT 1 FROM entity_mentions l "
+            "WHERE l.mention_id = e.mention_id AND l.linker = $linker) "
+            "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.item_id = e.mention_id AND q.stage = 'link')"
+        )
+        mentions = self._frame(
+            f"SELECT {_columns(frames.ENTITIES)} FROM v_latest_entities WHERE article_id IN ({pending}) "
+            "ORDER BY article_id, start, mention_id",
+            {"linker": linker},
+        )
+        return frames.conform(mentions, frames.ENTITIES)
+
+    def canonical_entities(self) -> pl.DataFrame:
+        return frames.conform(
+            self._frame(f"SELECT {_columns(frames.ENTITY)} FROM entity ORDER BY entity_id"), frames.ENTITY
+        )
+
+    def entity_links(self) -> pl.DataFrame:
+        return frames.conform(
+            self._frame(f"SELECT {_columns(frames.ENTITY_LINKS)} FROM entity_mentions ORDER BY mention_id"),
+            frames.ENTITY_LINKS,
+        )
+
+    def entity_overrides(self) -> pl.DataFrame:
+        return frames.conform(
+            self._frame(f"SELECT {_columns(frames.ENTITY_OVERRIDES)} FROM entity_overrides ORDER BY created_at"),
+            frames.ENTITY_OVERRIDES,
+        )
+
+    def write_entities_canonical(self, df: pl.DataFrame, run_id: str) -> int:
+        """Upsert canonical entities (frames.ENTITY); merged_into and aliases are the store's to maintain."""
+        rows = _unique(frames.conform(df, frames.ENTITY), ["entity_id"]).with_columns(
+            run_id=pl.lit(run_id), updated_at=pl.lit(_now(), frames.UTC_DATETIME)
+        )
+        return self._write("entity", rows, ["entity_id"])
+
+    def write_entity_links(self, links: pl.DataFrame, article_ids: Iterable[str], run_id: str) -> int:
+        """Replace the links of the given articles with `links` (frames.ENTITY_LINKS)."""
+        rows = _unique(frames.conform(links, frames.ENTITY_LINKS), ["mention_id"]).with_columns(
+            run_id=pl.lit(run_id), linked_at=pl.lit(_now(), frames.UTC_DATETIME)
+        )
+        articles = pl.DataFrame({"article_id": sorted(set(article_ids))}, schema={"article_id": pl.String})
+        with self._transaction("entity_mentions", _links=rows, _linked=articles):
+            self.con.execute("DELETE FROM entity_mentions WHERE article_id IN (SELECT article_id FROM _linked)")
+            self._upsert("entity_mentions", "_links", rows.columns, ["mention_id"])
+        return rows.height
+
+    def add_entity_override(self, override: pl.DataFrame) -> None:
+        self._write("entity_overrides", frames.conform(override, frames.ENTITY_OVERRIDES), ["override_id"])
+
+    def remove_entity_override(self, override_id: str) -> bool:
+        with self._transaction("entity_overrides"):
+            return bool(_scalar(self.con, "DELETE FROM entity_overrides WHERE override_id = ?", [override_id]))
+
+    def apply_entity_overrides(self, changed: pl.DataFrame, merged_into: Mapping[str, str]) -> int:
+        """Set entity_id and override_id of the `changed` links (mention_id, entity_id, override_id) and merged_into
+        of every entity; then drop links to vanished mentions, refresh each entity's aliases (listed spellings and
+        those its mentions use) and drop entities nothing refers to."""
+        changed = _unique(changed.select("mention_id", "entity_id", "override_id"), ["mention_id"])
+        merged = pl.DataFrame(
+            {"entity_id": list(merged_into), "merged_into": list(merged_into.values())},
+            schema={"entity_id": pl.String, "merged_into": pl.String},
+        )
+        with self._transaction("entity", _changed=changed, _merged=merged):
+            self.con.execute(
+                "UPDATE entity_mentions SET entity_id = c.entity_id, override_id = c.override_id "
+                "FROM _changed c WHERE entity_mentions.mention_id = c.mention_id"
+            )
+            self.con.execute(
+                "DELETE FROM entity_mentions l WHERE NOT EXISTS (SELECT 1 FROM entities e WHERE e.mention_id = l.mention_id)"
+            )
+            self.con.execute(
+                "UPDATE entity SET merged_into = m.merged_into FROM (SELECT n.entity_id, g.merged_into FROM entity n "
+                "LEFT JOIN _merged g USING (entity_id)) m "
+                "WHERE entity.entity_id = m.entity_id AND entity.merged_into IS DISTINCT FROM m.merged_into"
+            )
+            self.con.execute(
+                "DELETE FROM entity n WHERE NOT EXISTS (SELECT 1 FROM entity_mentions l "
+                "WHERE n.entity_id IN (l.entity_id, l.rule_entity_id)) "
+                "AND NOT EXISTS (SELECT 1 FROM entity_overrides o WHERE n.entity_id IN (o.entity_id, o.target_id)) "
+                "AND NOT EXISTS (SELECT 1 FROM entity s WHERE s.stands_for = n.entity_id)"
+            )
+            self.con.execute(
+                "UPDATE entity SET aliases = a.aliases FROM (SELECT n.entity_id, list_sort(list_distinct(list_concat("
+                "coalesce(n.declared_aliases, []), coalesce(list(trim(e.text)) FILTER (WHERE e.text IS NOT NULL), [])"
+                "))) AS aliases FROM entity n LEFT JOIN entity_mentions l ON l.entity_id = n.entity_id "
+                "LEFT JOIN entities e ON e.mention_id = l.mention_id GROUP BY n.entity_id, n.declared_aliases) a "
+                "WHERE entity.entity_id = a.entity_id AND entity.aliases IS DISTINCT FROM a.aliases"
+            )
+        return changed.height
 
     # -- ad hoc reads
 

@@ -1,12 +1,24 @@
-"""Claims file → claims frame. Claims are configuration: a malformed file stops the run with a clear message."""
+"""Claims file (YAML or CSV) → claims frame. Claims are configuration: a malformed file stops with a clear message.
 
+YAML: `claims:` a list of {id, text, language, enabled (default true), translations ({language: text}, optional)}.
+CSV: a header row with `id,text,language`, optionally `enabled` (true/false/1/0/yes/no) and one `text_<language>`
+column per translation (`text_it`, `text_fr`, ...); empty translation cells are ignored.
+"""
+
+import csv
+import io
+import json
 from pathlib import Path
+from typing import Annotated
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from stancewire.frames import CLAIMS, conform
+
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+ClaimText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
 
 
 class ClaimsFileError(ValueError):
@@ -15,29 +27,78 @@ class ClaimsFileError(ValueError):
 
 class Claim(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
-    text: str = Field(min_length=3, max_length=1000)
-    language: str = Field(pattern=r"^[a-z]{2}$")
+    text: ClaimText
+    language: Language
     enabled: bool = True
+    translations: dict[Language, ClaimText] = Field(default_factory=dict)
 
 
 class ClaimsFile(BaseModel):
     claims: list[Claim]
 
 
+def claims_frame(claims: list[Claim]) -> pl.DataFrame:
+    """The CLAIMS frame of validated claims; raises ClaimsFileError when an id repeats."""
+    ids = [c.id for c in claims]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ClaimsFileError(f"repeated claim ids: {', '.join(repeated)}")
+    rows = [
+        {
+            "claim_id": c.id,
+            "text": c.text,
+            "language": c.language,
+            "enabled": c.enabled,
+            "translations": json.dumps(dict(sorted(c.translations.items())), ensure_ascii=False)
+            if c.translations
+            else None,
+        }
+        for c in claims
+    ]
+    return conform(pl.DataFrame(rows, schema=CLAIMS), CLAIMS)
+
+
+def _csv_records(text: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"id", "text", "language"} - set(reader.fieldnames or [])
+    if missing:
+        raise ClaimsFileError(f"the CSV header lacks {', '.join(sorted(missing))}")
+    records = []
+    for row in reader:
+        record: dict = {"id": row["id"], "text": row["text"], "language": row["language"]}
+        if (row.get("enabled") or "").strip():
+            record["enabled"] = row["enabled"].strip().lower()
+        record["translations"] = {
+            key.removeprefix("text_"): value for key, value in row.items() if key and key.startswith("text_") and value
+        }
+        records.append(record)
+    return records
+
+
 def load_claims(path: str | Path) -> pl.DataFrame:
+    """Read a YAML (.yaml/.yml) or CSV (.csv) claims file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        parsed = ClaimsFile.model_validate(raw)
+        body = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".csv":
+            parsed = ClaimsFile.model_validate({"claims": _csv_records(body)})
+        else:
+            parsed = ClaimsFile.model_validate(yaml.safe_load(body))
+        return claims_frame(parsed.claims)
     except OSError as exc:
         raise ClaimsFileError(f"cannot read claims file {path}: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ClaimsFileError(f"claims file {path} is not valid YAML: {exc}") from exc
-    except ValidationError as exc:
+    except (ValidationError, csv.Error) as exc:
         raise ClaimsFileError(f"claims file {path} is malformed:\n{exc}") from exc
-    ids = [c.id for c in parsed.claims]
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise ClaimsFileError(f"claims file {path} repeats claim ids: {', '.join(repeated)}")
-    rows = [{"claim_id": c.id, "text": c.text.strip(), "language": c.language, "enabled": c.enabled} for c in parsed.claims]
-    return conform(pl.DataFrame(rows, schema=CLAIMS), CLAIMS)
+    except ClaimsFileError as exc:
+        raise ClaimsFileError(f"claims file {path}: {exc}") from exc
+
+
+def claim_texts(claims: pl.DataFrame) -> dict[str, dict[str, str]]:
+    """claim_id → {language: text} for the claim and its translations."""
+    out = {}
+    rows = claims.select("claim_id", "text", "language", "translations").iter_rows()
+    for claim_id, text, language, translations in rows:
+        out[claim_id] = {**(json.loads(translations) if translations else {}), language: text}
+    return out

@@ -1,9 +1,11 @@
 """Guarded HTTP(S) downloads: scheme and host checks, bounded redirects, retries with backoff, a streamed size cap."""
 
 import ipaddress
+import logging
 import re
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -15,6 +17,7 @@ BACKOFF_BASE_S = 0.5
 MAX_BACKOFF_S = 30.0
 MAX_REDIRECTS = 5
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+MAX_DOWNLOAD_S = 60.0  # the whole body: the timeouts above bound each read, not a server dripping bytes
 USER_AGENT = "stancewire/0.1"
 _TRANSIENT_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 _SECRET_PARAM = re.compile(
@@ -40,6 +43,10 @@ class Download:
     media_type: str  # lowercased, without parameters; "" when the server sent none
     charset: str | None
     body: bytes
+    status: int = 200  # 304 (empty body) when a conditional request found the resource unchanged
+    url: str = ""  # after redirects
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 def new_client() -> httpx.Client:
@@ -63,12 +70,23 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path, query, parts.fragment))
 
 
-def download(client: httpx.Client, url: str, *, max_bytes: int, allow_private_hosts: bool) -> Download:
-    """GET `url`, following at most MAX_REDIRECTS redirects, each hop checked like the first."""
+def download(
+    client: httpx.Client,
+    url: str,
+    *,
+    max_bytes: int,
+    allow_private_hosts: bool,
+    headers: Mapping[str, str] | None = None,
+) -> Download:
+    """GET `url`, following at most MAX_REDIRECTS redirects, each hop checked like the first.
+
+    `headers` go with every hop (e.g. If-None-Match / If-Modified-Since for a conditional GET).
+    """
     for _ in range(MAX_REDIRECTS + 1):
         check_url(url, allow_private_hosts=allow_private_hosts)
-        result = _get_with_retries(client, url, max_bytes)
+        result = _get_with_retries(client, url, max_bytes, headers)
         if isinstance(result, Download):
+            result.url = url
             return result
         url = result
     raise DownloadError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
@@ -110,13 +128,15 @@ def _is_private_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) 
     return not address.is_global or address.is_multicast
 
 
-def _get_with_retries(client: httpx.Client, url: str, max_bytes: int) -> Download | str:
+def _get_with_retries(
+    client: httpx.Client, url: str, max_bytes: int, headers: Mapping[str, str] | None = None
+) -> Download | str:
     """The download, or the absolute URL a redirect points to."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         last = attempt == MAX_ATTEMPTS
         try:
-            with client.stream("GET", url, follow_redirects=False) as response:
-                if response.is_redirect:
+            with client.stream("GET", url, follow_redirects=False, headers=headers) as response:
+                if response.has_redirect_location:  # not 304, nor a 3xx without Location
                     return urljoin(url, response.headers["location"])
                 if response.status_code in _TRANSIENT_STATUS and not last:
                     time.sleep(_retry_delay(attempt, response.headers.get("retry-after")))
@@ -144,14 +164,24 @@ def _read_body(response: httpx.Response, max_bytes: int) -> Download:
     if declared.isdigit() and int(declared) > max_bytes:
         raise DownloadError("too_large", f"Content-Length {declared} exceeds the {max_bytes}-byte limit")
     chunks, size = [], 0
+    deadline = time.monotonic() + MAX_DOWNLOAD_S
     for chunk in response.iter_bytes():
         size += len(chunk)
         if size > max_bytes:
             raise DownloadError("too_large", f"body exceeds the {max_bytes}-byte limit")
+        if time.monotonic() > deadline:
+            raise DownloadError("timeout", f"body took longer than {MAX_DOWNLOAD_S:g} s")
         chunks.append(chunk)
     media_type, _, params = response.headers.get("content-type", "").partition(";")
     charset = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", params, re.IGNORECASE)
-    return Download(media_type.strip().lower(), charset.group(1).lower() if charset else None, b"".join(chunks))
+    return Download(
+        media_type.strip().lower(),
+        charset.group(1).lower() if charset else None,
+        b"".join(chunks),
+        status=response.status_code,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+    )
 
 
 def _retry_delay(attempt: int, retry_after: str | None) -> float:
@@ -174,3 +204,28 @@ def _scrub(exc: Exception, url: str) -> str:
 def scrub_urls(text: str) -> str:
     """`text` with every URL in it redacted."""
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+_QUERY_PARAM = re.compile(r"(?<=[?&;])([^=&;\s'\"#]+)=([^&;\s'\"#]*)")
+
+
+def _scrub_log_text(text: str) -> str:
+    """Redacted URLs, and secret-looking query parameters of relative ones (as in a logged Location header)."""
+    return _QUERY_PARAM.sub(
+        lambda m: f"{m.group(1)}=REDACTED" if _SECRET_PARAM.search(m.group(1)) else m.group(0), scrub_urls(text)
+    )
+
+
+class _RedactUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO level and httpcore the response headers at DEBUG level: strip
+    credentials before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_scrub_log_text(str(a)) if isinstance(a, str | httpx.URL) else a for a in record.args)
+        record.msg = _scrub_log_text(record.msg) if isinstance(record.msg, str) else record.msg
+        return True
+
+
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks"):
+    logging.getLogger(_name).addFilter(_RedactUrls())

@@ -3,6 +3,7 @@
 import email.utils
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,10 @@ from lxml import etree
 from trafilatura.settings import set_date_params
 
 _HEADLINE_SEARCH_LINES = 3
+# Real news pages have a few thousand elements; trafilatura's time grows faster than linearly (65 s for 100,000
+# paragraphs, minutes for a million), so one hostile page could stall a run.
+MAX_HTML_ELEMENTS = 25_000
+_START_TAG = re.compile(r"<[A-Za-z]")
 
 
 class ExtractionError(ValueError):
@@ -36,17 +41,25 @@ class Extracted:
     language: str | None = None  # as declared by the source, if at all
 
 
-def extract_html(html: str, url: str | None = None) -> Extracted:
-    """Main text and metadata with trafilatura (balanced mode, which retries in recall mode on thin results)."""
+# The settings with the best body-line F1 of the clean stage on bench/data/html (bench/cleaning_quality.py
+# compares the others): recall mode keeps lists and short paragraphs, and the line-level furniture pass that
+# follows (tasks.boilerplate) removes most of what it lets through.
+TRAFILATURA_OPTIONS: dict[str, Any] = {"include_comments": False, "include_tables": False, "favor_recall": True}
+
+
+def extract_html(html: str, url: str | None = None, options: Mapping[str, Any] | None = None) -> Extracted:
+    """Main text and metadata with trafilatura; `options` (bare_extraction arguments) replace TRAFILATURA_OPTIONS."""
+    elements = sum(1 for _ in _START_TAG.finditer(html))
+    if elements > MAX_HTML_ELEMENTS:
+        raise ExtractionError("too_complex", f"{elements} HTML elements exceed the limit of {MAX_HTML_ELEMENTS}")
     date_params = {**set_date_params(extensive=True), "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
     try:
         doc = trafilatura.bare_extraction(
             html,
             url=url,
             with_metadata=True,
-            include_comments=False,
-            include_tables=False,
             date_extraction_params=date_params,
+            **(TRAFILATURA_OPTIONS if options is None else options),
         )
     except (ValueError, TypeError) as exc:  # trafilatura signals unparsable trees with ValueError
         raise ExtractionError("extraction_failed", f"trafilatura: {exc or type(exc).__name__}") from exc
@@ -143,23 +156,8 @@ def _first(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return next((record[k] for k in keys if record.get(k) is not None), None)
 
 
-_HEADLINE_MAX_CHARS = 200
-_HEADLINE_MAX_WORDS = 30
-
-
 def extract_plain(text: str) -> Extracted:
-    """Plain text: the first line is the title when it reads as a headline (short, no closing full stop)."""
-    lines = text.strip().split("\n", 1)
-    first = lines[0].strip()
-    rest = lines[1] if len(lines) > 1 else ""
-    is_headline = (
-        rest.strip()
-        and len(first) <= _HEADLINE_MAX_CHARS
-        and len(first.split()) <= _HEADLINE_MAX_WORDS
-        and not first.endswith((".", ";", ",", ":"))
-    )
-    if is_headline:
-        return Extracted(body=rest, extractor="plain", title=first)
+    """Plain text as it is: its title and furniture are told apart line by line later (tasks.boilerplate)."""
     return Extracted(body=text, extractor="plain")
 
 

@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import DOCUMENTS, QUARANTINE, conform
 from stancewire.ids import sha256_hex
-from tasks.download import DownloadError, download, new_client, redact_url, scrub_urls
+from tasks.download import Download, DownloadError, download, new_client, redact_url, scrub_urls
 
 HTML, PLAIN, JSON = "text/html", "text/plain", "application/json"
 JSON_LINES = "jsonl"  # split into one application/json document per line
@@ -109,6 +109,17 @@ def _fetch_url(batch: "_Batch", url: str, client: httpx.Client, *, max_bytes: in
     except DownloadError as exc:
         batch.reject(source, uri, exc.reason, exc.detail)
         return
+    _add_download(batch, source, uri, got)
+
+
+def documents_from_download(source: str, uri: str, got: Download, *, now: datetime | None = None) -> FetchResult:
+    """The documents of one downloaded payload (typed by media type, else by extension), or its quarantine row."""
+    batch = _Batch(now)
+    _add_download(batch, source, uri, got)
+    return batch.result()
+
+
+def _add_download(batch: "_Batch", source: str, uri: str, got: Download) -> None:
     kind = _MEDIA_TYPES.get(got.media_type) or _EXTENSIONS.get(Path(urlsplit(uri).path).suffix.lower())
     if kind is None:
         batch.reject(source, uri, "unsupported_content_type", f"cannot read {got.media_type or 'untyped'} content")
@@ -210,6 +221,8 @@ class _Batch:
                     entries.append((n, json.loads(line)))
                 except json.JSONDecodeError as exc:
                     self.reject(source, f"{uri}#{n}", "invalid_json", f"line {n + 1}: {exc}")
+        if not entries and (kind == JSON or not text.strip()):
+            self.reject(source, uri, "no_records", "the file holds no records")
         for n, record in entries:
             if not isinstance(record, dict):
                 self.reject(

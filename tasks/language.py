@@ -13,7 +13,11 @@ DEFAULT_LANGUAGES = (
 )  # fmt: skip
 UNDETERMINED = "und"
 MIN_LETTERS = 20
-MIN_CONFIDENCE = 0.5
+# Supported languages score above 0.9 on one sentence; text in a language outside the candidate set spreads its
+# confidence over its neighbours (Serbian in Cyrillic: 0.57 for Russian) and is better called undetermined.
+MIN_CONFIDENCE = 0.7
+LINE_MIN_LETTERS = 40  # shorter lines (headings, names) are too short to overrule the article's language
+LINE_MIN_CONFIDENCE = 0.9
 SAMPLE_CHARS = 2000  # the opening of an article decides its language; longer input only costs time
 
 
@@ -49,3 +53,18 @@ def detect_language(detector: LanguageDetector, text: str) -> tuple[str, float]:
     if best.value < MIN_CONFIDENCE:
         return UNDETERMINED, best.value
     return best.language.iso_code_639_1.name.lower(), best.value
+
+
+def line_languages(detector: LanguageDetector, text: str, article_language: str) -> dict[int, str]:
+    """{line number: language} for the lines of `text` confidently in a language other than the article's (an
+    English teaser on an Italian page); every other line is in the article's language."""
+    others = {}
+    for no, line in enumerate(text.split("\n")):
+        if next(islice(filter(str.isalpha, line), LINE_MIN_LETTERS - 1, None), None) is None:
+            continue
+        values = detector.compute_language_confidence_values(line[:SAMPLE_CHARS])
+        if values and values[0].value >= LINE_MIN_CONFIDENCE:
+            code = values[0].language.iso_code_639_1.name.lower()
+            if code != article_language:
+                others[no] = code
+    return others

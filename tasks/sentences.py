@@ -16,7 +16,7 @@ _ABBREVIATIONS = frozenset(
     sig sigg sig.ra sig.na dott dott.ssa prof prof.ssa avv ing arch geom rag sen dep gen col magg cav mons cfr vd
     mr mrs ms dr st jr sr sra sras srta srs messrs rev hon gov pres rep sgt lt capt cmdr adm maj dept univ vs
     mme mlle mm me mgr pr env hr hrn fr frl dipl bzw vgl z.b u.a d.h s.o o.ä ggf inkl evtl e.g i.e ud uds dña avda
-    jan feb apr jun jul aug sep sept oct nov dec febb ott dic
+    jan feb apr jun jul aug sep sept oct nov dec febb ott dic mio mrd tsd med
     """.split()
 )
 # Abbreviations that only continue the sentence before a number: "No. 5", "art. 3", "pag. 12", "ca. 200".

@@ -39,3 +39,12 @@ def real_ner_model_dir(shared_dir) -> Path:
     if not model or not (model / "config.json").exists():
         pytest.skip("trained NER model not present")
     return model
+
+
+@pytest.fixture(scope="session")
+def prefect_backend():
+    """One temporary Prefect API for the whole session: starting one costs ~10 s."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

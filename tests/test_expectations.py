@@ -14,7 +14,9 @@ def store(tmp_path):
 
 
 def test_every_table_has_a_suite():
-    assert [s.TABLE for s in SUITES] == ["documents", "articles", "sentences", "entities", "claims", "stance"]
+    assert [s.TABLE for s in SUITES] == [
+        "documents", "articles", "sentences", "entities", "claims", "stance", "entity", "entity_mentions", "quantities"
+    ]
 
 
 def test_good_data_passes(store):
@@ -47,7 +49,9 @@ def test_bad_values_fail_with_a_readable_report(store):
         ("articles", "language"),
         ("claims", "language"),
     } <= failed
-    assert [t.table for t in report.tables if t.success] == ["documents", "sentences"]
+    assert [t.table for t in report.tables if t.success] == [
+        "documents", "sentences", "entity", "entity_mentions", "quantities"
+    ]
 
     md = report.markdown()
     assert "FAILED" in md and "### entities" in md
@@ -63,7 +67,7 @@ def test_bad_values_fail_with_a_readable_report(store):
 
     store.write_validation(report.rows, "run-1")
     stored = store.query("SELECT table_name, success, failed, details FROM validation_results ORDER BY table_name")
-    assert stored.height == 6
+    assert stored.height == len(SUITES)
     stance = stored.filter(table_name="stance").row(0, named=True)
     assert not stance["success"] and stance["failed"] == len(json.loads(stance["details"]))
 

@@ -136,6 +136,14 @@ def make_stance(sentences: pl.DataFrame, pairs, model=NLI, label="SUPPORT") -> p
                 "evidence_start": evidence["start"],
                 "evidence_end": evidence["end"],
                 "sentences_scored": 2,
+                "score": 0.75,
+                "opposing_sentence_id": evidence["sentence_id"],
+                "opposing_text": evidence["text"],
+                "opposing_start": evidence["start"],
+                "opposing_end": evidence["end"],
+                "opposing_p": 0.05,
+                "sentences_total": 2,
+                "relevance": "candidates",
             }
         )
     return pl.DataFrame(rows, schema=frames.STANCE)

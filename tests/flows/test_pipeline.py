@@ -3,7 +3,6 @@
 import duckdb
 import polars as pl
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
 
 import tasks.stance
@@ -13,10 +12,7 @@ from stancewire.config import DEMO_DIR, ModelSpec, RunParams
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
 
 
-@pytest.fixture(scope="module", autouse=True)
-def prefect_backend():
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
+pytestmark = pytest.mark.usefixtures("prefect_backend")
 
 
 @pytest.fixture(scope="module")

@@ -151,3 +151,51 @@ def test_half_precision_path_keeps_predictions(tmp_path, monkeypatch):
     assert [(m.start, m.end, m.label) for m in half(text)[0]] == [(m.start, m.end, m.label) for m in full[0]]
     nli = load_nli(ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))), device="cpu")
     assert nli([("sì", "yes")]).dtype == np.float64
+
+
+def test_int8_refused_off_cpu_naming_both_settings(tmp_path, monkeypatch):
+    monkeypatch.setattr(models.loading, "pick_device", lambda preference: torch.device("cuda"))
+    with pytest.raises(ValueError, match=r"--device cpu .*--int8"):
+        load_ner(ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))), device="cuda", quantize_int8=True)
+
+
+@pytest.mark.parametrize(("cpu_max", "expected"), [("max 100000", 2), ("100000 100000", 1), ("50000 100000", 1), ("garbage", 2)])
+def test_usable_cpus_honours_a_cgroup_quota(tmp_path, monkeypatch, cpu_max, expected):
+    (tmp_path / "cpu.max").write_text(cpu_max + "\n")
+    monkeypatch.setattr(models.loading, "_CGROUP_CPU_MAX", tmp_path / "cpu.max")
+    monkeypatch.setattr(models.loading.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert models.loading.usable_cpus() == expected
+
+
+def test_loading_caps_torch_threads_at_the_usable_cpus(tmp_path, monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setattr(models.loading, "usable_cpus", lambda: 1)
+    try:
+        torch.set_num_threads(4)
+        load_ner(ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))), device="cpu")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_run_parameters_reach_the_runners(tmp_path):
+    from flows.pipeline import load_ner_task, load_nli_task
+    from stancewire.config import RunParams
+
+    params = RunParams(device="cpu", token_budget=48, quantize_int8=True)
+    ner = load_ner_task.fn(ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))), params)
+    nli = load_nli_task.fn(ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))), params)
+    for runner in (ner, nli):
+        assert runner._token_budget == 48
+        assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in runner._loaded.model.modules())
+
+
+def test_int8_keeps_feed_forward_output_projections_in_fp32():
+    config = BertConfig(vocab_size=50, hidden_size=16, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+    quantized = models.loading._quantize_int8(BertModel(config).eval())
+    dynamic = torch.ao.nn.quantized.dynamic.Linear
+    kinds = {name: type(module) for name, module in quantized.named_modules() if "dense" in name or "query" in name}
+    for layer in range(2):
+        assert kinds[f"encoder.layer.{layer}.output.dense"] is torch.nn.Linear
+        for name in ("attention.self.query", "attention.output.dense", "intermediate.dense"):
+            assert kinds[f"encoder.layer.{layer}.{name}"] is dynamic

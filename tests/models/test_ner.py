@@ -202,3 +202,20 @@ def test_spans_are_well_formed_on_messy_text(runner):
             surface = text[m.start : m.end]
             assert 0 <= m.start < m.end <= len(text) and surface == surface.strip() and 0 < m.score <= 1
         assert all(a.end <= b.start for a, b in zip(mentions, mentions[1:]))
+
+
+def test_repeated_texts_run_through_the_model_once(model_dirs, monkeypatch):
+    import models.ner
+
+    runner = load_ner(ModelSpec(id=str(model_dirs["bert"])), device="cpu")
+    seen = []
+    forward = models.ner.forward_logits
+    monkeypatch.setattr(models.ner, "forward_logits", lambda model, rows, *a: seen.append(len(rows)) or forward(model, rows, *a))
+    boilerplate, news = "Leggi anche: Mario Rossi a Roma", "Putin parla all'ONU."
+    results = runner([boilerplate, news, "", boilerplate, " ", boilerplate])
+    assert seen == [2]
+    assert spans(news, results[1]) == [("Putin", "PER"), ("ONU", "ORG")]
+    assert results[0] == results[3] == results[5] == runner([boilerplate])[0] != []
+    assert results[2] == results[4] == []
+    results[0].clear()  # each text gets its own list
+    assert results[3]

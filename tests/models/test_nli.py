@@ -80,3 +80,15 @@ def test_input_order_is_restored_across_batches(tmp_path):
     together = small_batches(pairs)
     np.testing.assert_allclose(together, np.vstack([small_batches([p]) for p in pairs]), rtol=1e-5)
     assert list(together.argmax(axis=1)) == [[ENTAILMENT, CONTRADICTION, NEUTRAL][i % 3] for i in range(12)]
+
+
+def test_repeated_pairs_run_through_the_model_once(runner, monkeypatch):
+    import models.nli
+
+    seen = []
+    forward = models.nli.forward_logits
+    monkeypatch.setattr(models.nli, "forward_logits", lambda model, rows, *a: seen.append(len(rows)) or forward(model, rows, *a))
+    pairs = [PAIRS[0], PAIRS[1], PAIRS[0], list(PAIRS[1]), PAIRS[2]]
+    probs = runner(pairs)
+    assert seen == [3]
+    np.testing.assert_allclose(probs, runner(PAIRS)[[0, 1, 0, 1, 2]])

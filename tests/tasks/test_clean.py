@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from stancewire.frames import ARTICLES, DOCUMENTS, QUARANTINE, SENTENCES
+from stancewire.frames import ARTICLES, BOILERPLATE_LINES, DOCUMENTS, QUARANTINE, SENTENCES
 from stancewire.ids import sha256_hex
-from tasks.clean import CleanResult, build_language_detector, clean_documents
+from tasks.clean import CleanResult, build_language_detector, clean_documents, source_keys
+from tasks.dedup import DuplicateIndex
 from tasks.fetch import document_id, fetch_sources
 from tests.tasks.test_extract import ARTICLE_HTML
 
@@ -198,4 +199,99 @@ def test_task_wrapper_logs_counts(monkeypatch, caplog, detector):
     with caplog.at_level(logging.INFO, logger="test.clean"):
         result = tasks.clean.clean_task.fn(docs(("text/plain", PLAIN_IT), ("text/plain", b"")), detector)
     assert result.articles.height == 1
-    assert "cleaned 2 documents: 1 articles, 4 sentences, 1 quarantined" in caplog.text
+    assert "cleaned 2 documents: 1 articles (0 duplicates), 4 sentences, 0 furniture lines removed, 1 quarantined" in (
+        caplog.text
+    )
+
+
+LONG_IT = (
+    "Titolo della notizia sul porto di Valmora\n"
+    "Il porto di Valmora ha registrato un aumento del traffico merci del dodici per cento nel primo semestre, "
+    "secondo i dati diffusi ieri dall'autorità portuale.\n"
+    "Gran parte della crescita viene dai container diretti verso il nord Europa, mentre il traffico passeggeri "
+    "resta stabile rispetto allo scorso anno.\n"
+    "The port authority said the figures were the best since records began in the early nineteen nineties.\n"
+    "Il presidente dell'autorità ha annunciato nuovi investimenti per ampliare le banchine entro il 2027.\n"
+    "Read More\n"
+    "Read More\n"
+)
+
+
+def test_furniture_lines_are_removed_and_kept_for_audit(detector):
+    result = clean_documents(docs(("text/plain", LONG_IT.encode())), detector=detector)
+    assert_consistent(result)
+    article = result.articles.row(0, named=True)
+    assert article["title"] == "Titolo della notizia sul porto di Valmora"
+    assert "Read More" not in article["text"] and article["text"].startswith("Il porto di Valmora")
+    removed = result.boilerplate_lines
+    assert removed.schema == pl.Schema(BOILERPLATE_LINES)
+    assert removed["line_no"].to_list() == [5, 6]
+    assert set(removed["reason"]) == {"repeated_in_document"}
+    assert all(LONG_IT[r["start"] : r["end"]] == r["text"] for r in removed.iter_rows(named=True))
+
+
+def test_sentences_carry_the_language_of_their_line(detector):
+    result = clean_documents(docs(("text/plain", LONG_IT.encode())), detector=detector)
+    languages = dict(zip(result.sentences["text"], result.sentences["language"], strict=True))
+    assert result.articles["language"][0] == "it"
+    english = "The port authority said the figures were the best since records began in the early nineteen nineties."
+    assert languages[english] == "en"
+    assert {lang for text, lang in languages.items() if not text.startswith("The port")} == {"it"}
+
+
+def test_duplicates_link_to_the_first_copy_and_to_stored_articles(detector):
+    copy = LONG_IT.replace("ieri", "martedì") + "Con informazioni dell'ANSA.\n"
+    frame = docs(("text/plain", LONG_IT.encode()), ("text/plain", copy.encode()), ("text/plain", PLAIN_IT))
+    result = clean_documents(frame, detector=detector)
+    first, second, other = (result.articles.filter(pl.col("doc_id") == d).row(0, named=True) for d in frame["doc_id"])
+    assert first["duplicate_of"] is None and other["duplicate_of"] is None
+    assert second["duplicate_of"] == first["article_id"] and 0.7 <= second["duplicate_similarity"] < 1.0
+
+    known = DuplicateIndex(result.articles)
+    elsewhere = docs(("text/plain", LONG_IT.encode(), "https://other.example/copy"))
+    again = clean_documents(elsewhere, detector=detector, known=known)
+    assert again.articles.row(0, named=True)["duplicate_of"] == first["article_id"]
+    assert again.articles["duplicate_similarity"].to_list() == [1.0]
+
+
+def test_lines_repeated_across_a_source_are_furniture(detector):
+    footer = "Valmora Notizie fa parte del gruppo Editoriale Valle"
+    paragraphs = [
+        "Il porto di Valmora ha registrato un aumento del traffico merci del dodici per cento nel primo semestre.",
+        "La giunta regionale ha approvato il nuovo piano dei trasporti con i voti della maggioranza e tre astenuti.",
+        "Il festival del cinema di montagna torna a settembre con quaranta film in concorso e tre anteprime mondiali.",
+        "Gli agricoltori della valle chiedono aiuti dopo la grandinata che ha distrutto metà del raccolto di mele.",
+        "La nuova biblioteca comunale aprirà a marzo nell'ex convento dei cappuccini, restaurato con fondi europei.",
+        "Le scuole medie della provincia avranno lezioni di programmazione a partire dal prossimo anno scolastico.",
+    ]
+    # The footer sits between paragraphs, where line context alone would keep it.
+    bodies = [f"{paragraphs[i]}\n{footer}\n{paragraphs[i + 3]}" for i in range(3)]
+    frame = docs(*(("text/plain", body.encode()) for body in bodies))
+    result = clean_documents(frame, detector=detector)
+    assert not any(footer in t for t in result.articles["text"])
+    assert set(result.boilerplate_lines.filter(pl.col("text") == footer)["reason"]) == {"repeated_in_source"}
+    counts = result.source_lines.filter(pl.col("docs") == 3)
+    assert counts["source_key"].to_list() == ["/data"]
+    same = docs(*(("text/plain", bodies[0].encode(), f"/copy{n}") for n in range(3)))
+    copies = clean_documents(same, detector=detector)
+    assert copies.source_lines["docs"].max() == 1  # copies of one article do not make its lines furniture
+
+    # Two documents in this batch plus one stored earlier also make three.
+    stored = counts.with_columns(docs=pl.lit(1, pl.Int64))
+    two = clean_documents(frame.head(2), detector=detector)
+    assert any(footer in t for t in two.articles["text"])
+    two = clean_documents(frame.head(2), detector=detector, source_lines=stored)
+    assert not any(footer in t for t in two.articles["text"])
+
+
+def test_text_of_nothing_but_furniture_is_quarantined_with_its_lines(detector):
+    furniture = b"Home | News | Sport | Weather\nwww.example.org\n12.03.2025, 14:20"
+    result = clean_documents(docs(("text/plain", furniture)), detector=detector)
+    assert result.articles.height == 0
+    assert result.quarantine["reason"].to_list() == ["only_boilerplate"]
+    assert result.boilerplate_lines["reason"].to_list() == ["navigation", "site_tag", "dateline"]
+
+
+def test_source_keys_use_the_host_of_fetched_urls():
+    frame = docs(("text/plain", b"a", "https://News.Example.org/a"), ("text/plain", b"b"))
+    assert source_keys(frame) == {"news.example.org", "/data"}

@@ -3,7 +3,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.extract import ExtractionError, extract_html, extract_json, extract_plain, parse_published
+from tasks.extract import (
+    TRAFILATURA_OPTIONS,
+    ExtractionError,
+    extract_html,
+    extract_json,
+    extract_plain,
+    parse_published,
+)
 
 ARTICLE_HTML = """<html lang="it"><head><meta charset="utf-8"><title>Truppe in Russia - Il Quotidiano</title>
 <meta name="author" content="Mario Rossi"><meta property="og:site_name" content="Il Quotidiano">
@@ -106,23 +113,17 @@ def test_extract_json_rejects_bad_records(raw, reason):
     assert err.value.reason == reason
 
 
-def test_extract_plain_headline_becomes_title():
-    got = extract_plain("La Corea del Nord invia truppe in Russia: Seul\n\nPrimo paragrafo. Altro.")
-    assert got.title == "La Corea del Nord invia truppe in Russia: Seul"
-    assert got.body.strip() == "Primo paragrafo. Altro."
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Oggi la Corea del Nord ha confermato ufficialmente le truppe.\nSecondo paragrafo.",  # ends with a period
-        "Un titolo senza corpo",
-        " ".join(["parola"] * 40) + "\nCorpo.",  # too long for a headline
-    ],
-)
-def test_extract_plain_keeps_non_headline_first_line(text):
+def test_extract_plain_keeps_the_text_for_the_line_classifier():
+    text = "La Corea del Nord invia truppe in Russia: Seul\n\nPrimo paragrafo. Altro."
     got = extract_plain(text)
-    assert got.title is None and got.body == text
+    assert (got.body, got.title, got.extractor) == (text, None, "plain")
+
+
+def test_extract_html_takes_trafilatura_options():
+    html = ARTICLE_HTML.replace("</article>", "<ul><li>Prima voce di un elenco di fatti</li></ul></article>")
+    assert extract_html(html).body == extract_html(html, options=TRAFILATURA_OPTIONS).body
+    with pytest.raises(ExtractionError):
+        extract_html(html, options={"no_such_option": True})
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from tasks.language import UNDETERMINED, build_language_detector, detect_language
+from tasks.language import UNDETERMINED, build_language_detector, detect_language, line_languages
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def detector():
 def test_detects_language_with_confidence(detector, text, language):
     code, confidence = detect_language(detector, text)
     assert code == language
-    assert 0.5 <= confidence <= 1.0
+    assert 0.7 <= confidence <= 1.0
 
 
 @pytest.mark.parametrize("text", ["", "Ok!", "12345 67890 !!!", "Roma"])
@@ -45,3 +45,22 @@ def test_only_listed_languages_are_candidates():
 def test_build_rejects_bad_language_lists(languages):
     with pytest.raises(ValueError):
         build_language_detector(languages)
+
+
+def test_lines_in_another_language_are_flagged(detector):
+    text = (
+        "Il presidente ha detto che la guerra finirà presto, secondo fonti ufficiali del governo.\n"
+        "Pope Leo XIV renewed his appeal for peace in the Middle East during his visit to Lebanon.\n"
+        "Breve riga in inglese: OK\n"
+        "La comunità internazionale ha accolto con favore le parole del presidente."
+    )
+    assert line_languages(detector, text, "it") == {1: "en"}
+    assert line_languages(detector, text, "en") == {0: "it", 3: "it"}
+
+
+def test_unsupported_language_is_undetermined_not_its_neighbour():
+    detector = build_language_detector()  # the defaults: no Serbian, no Japanese
+    serbian = "Ово је вест на српском језику о новом мосту у граду који ће бити отворен следеће године."
+    japanese = "東京都は本日、新しい公共交通機関の計画を発表しました。市民の生活がより便利になると期待されています。"
+    assert detect_language(detector, serbian)[0] == UNDETERMINED
+    assert detect_language(detector, japanese)[0] == UNDETERMINED

@@ -59,6 +59,11 @@ def sentences(text):
         ),
         ("Shares of Apple Inc. The company said so.", ["Shares of Apple Inc.", "The company said so."]),
         ("Citazione (…) E poi il resto… Fine.", ["Citazione (…) E poi il resto…", "Fine."]),
+        (
+            "Der Umsatz stieg auf 3,5 Mio. Euro. Dr. med. Weber widersprach.",
+            ["Der Umsatz stieg auf 3,5 Mio. Euro.", "Dr. med. Weber widersprach."],
+        ),
+        ('He said: "We will win." "When?" asked Smith.', ['He said: "We will win."', '"When?" asked Smith.']),
     ],
 )
 def test_split_sentences(text, expected):

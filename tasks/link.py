@@ -1,0 +1,310 @@
+"""Link stage: entity mentions → canonical entities, one id per real-world entity.
+
+The merge rule is conservative; a mention joins an entity only by one of these, tried in order, within its article:
+
+1. alias_joined: two adjacent mentions (at most one character apart, e.g. "Corea del" + "Nord", which NER sometimes
+   splits) whose joined text is a spelling of exactly one alias-list entry accepting both labels.
+2. alias: the mention's name key (tasks.aliases.name_key: case, accents, hyphens, transliteration endings folded)
+   is a spelling of exactly one alias-list entry that accepts its NER label.
+3. short_form: a person's name the article also gives in full, by first or last words ("Zelensky", "Kim" after
+   "Volodymyr Zelensky", "Kim Jong Un"), provided exactly one full name in the article fits. A mention NER labelled
+   otherwise (LOC, ORG) joins only as the full name or the surname of that one person.
+4. name: otherwise, the entity is (type, name key). Across articles, mentions merge only when their whole name keys
+   are equal, so "Zelensky" alone in one article never merges with "Volodymyr Zelensky" in another, and two people
+   who share a surname stay apart. Inside one article a non-person name takes the label most of its mentions carry
+   ("Corea del Nord" as ORG twice and LOC once → ORG).
+
+Ids are stable_id("entity", entity_key), so reruns and later runs land on the same ids; since no rule looks beyond
+one article, linking new articles never changes old links. Analyst overrides (merge, split) are applied on top, on
+every run (`apply_overrides`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from stancewire.frames import ENTITIES, ENTITY, ENTITY_LINKS, ENTITY_OVERRIDES, QUARANTINE, conform, empty
+from stancewire.ids import stable_id
+from tasks.aliases import AliasEntry, AliasList, name_key
+
+LINKER_VERSION = "1"  # bump when the rules change: every article is linked again
+
+
+@dataclass
+class LinkResult:
+    entities: pl.DataFrame  # ENTITY: every entity a new link points to, existing names kept
+    links: pl.DataFrame  # ENTITY_LINKS, overrides applied
+    quarantine: pl.DataFrame  # mentions that hold no name at all
+
+
+def entity_id(entity_key: str) -> str:
+    return stable_id("entity", entity_key)
+
+
+def linker_fingerprint(aliases: AliasList) -> str:
+    return f"{LINKER_VERSION}:{aliases.fingerprint}"
+
+
+@dataclass
+class _Choice:
+    entity_key: str
+    method: str
+    reason: str
+    alias: AliasEntry | None = None
+
+
+def link_mentions(
+    mentions: pl.DataFrame,
+    existing: pl.DataFrame,
+    aliases: AliasList,
+    overrides: pl.DataFrame,
+) -> LinkResult:
+    """Link every mention of the given articles (pass all of an article's mentions: short forms are resolved
+    within it). `existing` holds stored entities (ENTITY), whose preferred names are kept; `overrides` the analyst
+    corrections (ENTITY_OVERRIDES)."""
+    mentions = conform(mentions, {c: t for c, t in ENTITIES.items() if c not in ("model_id", "model_revision")})
+    rows = mentions.sort("article_id", "start", "end", "mention_id").to_dicts()
+    fingerprint = linker_fingerprint(aliases)
+    links, bad, chosen = [], [], []
+    by_article: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        row["key"] = name_key(row["text"] or "")
+        if row["key"]:
+            by_article[row["article_id"]].append(row)
+        else:
+            bad.append(row)
+    for article_rows in by_article.values():
+        for row, choice in zip(article_rows, _link_article(article_rows, aliases), strict=True):
+            chosen.append((row, choice))
+            links.append(
+                {
+                    "mention_id": row["mention_id"],
+                    "article_id": row["article_id"],
+                    "entity_id": entity_id(choice.entity_key),
+                    "rule_entity_id": entity_id(choice.entity_key),
+                    "method": choice.method,
+                    "reason": choice.reason,
+                    "name_key": row["key"],
+                    "override_id": None,
+                    "linker": fingerprint,
+                }
+            )
+    link_frame = pl.DataFrame(links, schema=ENTITY_LINKS) if links else empty(ENTITY_LINKS)
+    return LinkResult(
+        entities=_entities(chosen, existing, aliases),
+        links=apply_overrides(link_frame, overrides),
+        quarantine=_quarantine(bad),
+    )
+
+
+def _link_article(rows: list[dict[str, Any]], aliases: AliasList) -> list[_Choice]:
+    choices: list[_Choice | None] = [None] * len(rows)
+    _join_fragments(rows, choices, aliases)
+    for i, row in enumerate(rows):
+        if choices[i] is None:
+            found = aliases.lookup(row["key"], row["label"])
+            if len(found) == 1:
+                reason = f"{row['text']!r} is a listed spelling of {found[0].name}"
+                choices[i] = _Choice(found[0].key, "alias", reason, found[0])
+    _resolve_short_forms(rows, choices)
+    _name_entities(rows, choices)
+    return choices  # type: ignore[return-value]
+
+
+def _join_fragments(rows: list[dict[str, Any]], choices: list[_Choice | None], aliases: AliasList) -> None:
+    for i in range(len(rows) - 1):
+        a, b = rows[i], rows[i + 1]
+        if a["sentence_id"] != b["sentence_id"] or not 0 <= b["start"] - a["end"] <= 1:
+            continue
+        joined = f"{a['text']} {b['text']}"
+        found = aliases.lookup(name_key(joined), a["label"], b["label"])
+        if len(found) == 1:
+            reason = f"{a['text']!r} + {b['text']!r}: split by NER, together a listed spelling of {found[0].name}"
+            choices[i] = choices[i + 1] = _Choice(found[0].key, "alias_joined", reason, found[0])
+
+
+def _is_person(row: dict[str, Any], choice: _Choice | None) -> bool:
+    return choice.alias.type == "PER" if choice is not None and choice.alias else row["label"] == "PER"
+
+
+def _resolve_short_forms(rows: list[dict[str, Any]], choices: list[_Choice | None]) -> None:
+    # Full names: person mentions of two words or more, each with the entity it links to (its own name otherwise).
+    people: dict[str, tuple[tuple[str, ...], str, str]] = {}
+    for row, choice in zip(rows, choices, strict=True):
+        words = tuple(row["key"].split())
+        if len(words) >= 2 and _is_person(row, choice):
+            entity_key = choice.entity_key if choice else f"PER:{row['key']}"
+            people.setdefault(row["key"], (words, entity_key, row["text"]))
+    for i, row in enumerate(rows):
+        if choices[i] is not None:
+            continue
+        words = tuple(row["key"].split())
+        person = row["label"] == "PER"
+        fits = {
+            entity_key: text
+            for full, entity_key, text in people.values()
+            if len(words) < len(full) and (full[-len(words) :] == words or (person and full[: len(words)] == words))
+            or (not person and full == words)
+        }
+        if len(fits) == 1:
+            (entity_key, text), = fits.items()
+            relabelled = "" if person else f"; NER labelled it {row['label']}"
+            choices[i] = _Choice(entity_key, "short_form", f"short form of {text!r} in this article{relabelled}")
+
+
+def _name_entities(rows: list[dict[str, Any]], choices: list[_Choice | None]) -> None:
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    scores: dict[tuple[str, str], float] = defaultdict(float)
+    for row, choice in zip(rows, choices, strict=True):
+        if choice is None and row["label"] != "PER":
+            labels[row["key"]][row["label"]] += 1
+            scores[row["key"], row["label"]] += row["score"] or 0.0
+    majority = {
+        key: max(counts, key=lambda label: (counts[label], scores[key, label], label)) for key, counts in labels.items()
+    }
+    for i, row in enumerate(rows):
+        if choices[i] is not None:
+            continue
+        label = "PER" if row["label"] == "PER" else majority[row["key"]]
+        counts = labels.get(row["key"])
+        reason = f"name {row['key']!r} as {label}"
+        if label != row["label"] or (counts and len(counts) > 1):
+            reason += " (labels in this article: " + ", ".join(f"{k}×{v}" for k, v in sorted(counts.items())) + ")"
+        choices[i] = _Choice(f"{label}:{row['key']}", "name", reason)
+
+
+def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFrame, aliases: AliasList) -> pl.DataFrame:
+    known = {r["entity_key"]: r for r in conform(existing, ENTITY).to_dicts()}
+    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+    entries: dict[str, AliasEntry] = {}
+    for row, choice in chosen:
+        surfaces[choice.entity_key][row["text"].strip()] += 1
+        if choice.alias:
+            entries[choice.entity_key] = choice.alias
+    for key in list(surfaces):  # a short form of an alias-linked full name; what a metonym stands for
+        entry = entries.get(key) or aliases.entries.get(key.removeprefix("alias:"))
+        if entry is not None and key.startswith("alias:"):
+            entries[key] = entry
+            if entry.stands_for:
+                entries.setdefault(f"alias:{entry.stands_for}", aliases.entries[entry.stands_for])
+    rows = []
+    for key in dict.fromkeys([*surfaces, *entries]):
+        counts = surfaces[key]
+        entry = entries.get(key)
+        if entry is not None:
+            stands_for = aliases.entries.get(entry.stands_for) if entry.stands_for else None
+            rows.append(
+                {
+                    "entity_id": entity_id(key),
+                    "entity_key": key,
+                    "type": entry.type,
+                    "name": entry.name,
+                    "declared_aliases": list(entry.spellings()),
+                    "stands_for": entity_id(stands_for.key) if stands_for else None,
+                    "origin": "alias_list",
+                }
+            )
+            continue
+        old = known.get(key)
+        # A spelling of the full name (not a short form), the most frequent, then the longest, then the first in
+        # sort order: stable for a given input.
+        full = [s for s in counts if name_key(s) == key.split(":", 1)[1]] or list(counts)
+        name = old["name"] if old else min(full, key=lambda s: (-counts[s], -len(s), s))
+        rows.append(
+            {
+                "entity_id": entity_id(key),
+                "entity_key": key,
+                "type": key.split(":", 1)[0],
+                "name": name,
+                "declared_aliases": [],
+                "stands_for": None,
+                "origin": "mentions",
+            }
+        )
+    return pl.DataFrame(rows, schema=ENTITY) if rows else empty(ENTITY)
+
+
+def _quarantine(bad: list[dict[str, Any]]) -> pl.DataFrame:
+    rows = [
+        {
+            "item_id": row["mention_id"],
+            "stage": "link",
+            "source": None,
+            "uri": None,
+            "reason": "no_name",
+            "detail": f"mention {row['text']!r} ({row['label']}) in article {row['article_id']} has no letter or digit",
+        }
+        for row in bad
+    ]
+    return pl.DataFrame(rows, schema=QUARANTINE) if rows else empty(QUARANTINE)
+
+
+# -- analyst overrides
+
+
+def merge_targets(overrides: pl.DataFrame) -> dict[str, str]:
+    """entity_id → the entity it was merged into, following chains (a merge that would close a cycle is ignored)."""
+    direct: dict[str, str] = {}
+    merges = conform(overrides, ENTITY_OVERRIDES).filter(pl.col("action") == "merge")
+    for row in merges.sort("created_at", "override_id").iter_rows(named=True):
+        if _resolve(direct, row["target_id"]) != row["entity_id"]:
+            direct[row["entity_id"]] = row["target_id"]
+    return {source: _resolve(direct, source) for source in direct}
+
+
+def _resolve(direct: dict[str, str], eid: str) -> str:
+    seen = {eid}
+    while eid in direct and direct[eid] not in seen:
+        eid = direct[eid]
+        seen.add(eid)
+    return eid
+
+
+def apply_overrides(links: pl.DataFrame, overrides: pl.DataFrame) -> pl.DataFrame:
+    """Recompute entity_id and override_id of every link from rule_entity_id: merges first (a merged entity's
+    mentions belong to its target), then each split in the order analysts made them."""
+    overrides = conform(overrides, ENTITY_OVERRIDES)
+    merged = merge_targets(overrides)
+    merge_ids = {
+        r["entity_id"]: r["override_id"] for r in overrides.filter(pl.col("action") == "merge").iter_rows(named=True)
+    }
+
+    def resolved(column: str) -> pl.Expr:
+        return pl.col(column).replace_strict(merged, default=pl.col(column), return_dtype=pl.String)
+
+    links = links.with_columns(
+        entity_id=resolved("rule_entity_id"),
+        override_id=pl.col("rule_entity_id").replace_strict(merge_ids, default=None, return_dtype=pl.String),
+    )
+    for split in overrides.filter(pl.col("action") == "split").sort("created_at", "override_id").iter_rows(named=True):
+        match = pl.col("entity_id") == merged.get(split["entity_id"], split["entity_id"])
+        for column in ("name_key", "article_id", "mention_id"):
+            if split[column] is not None:
+                match &= pl.col(column) == split[column]
+        target = merged.get(split["target_id"], split["target_id"])
+        links = links.with_columns(
+            entity_id=pl.when(match).then(pl.lit(target)).otherwise(pl.col("entity_id")),
+            override_id=pl.when(match).then(pl.lit(split["override_id"])).otherwise(pl.col("override_id")),
+        )
+    return conform(links, ENTITY_LINKS)
+
+
+@task(name="link", cache_policy=NO_CACHE)
+def link_task(
+    mentions: pl.DataFrame, existing: pl.DataFrame, aliases: AliasList, overrides: pl.DataFrame
+) -> LinkResult:
+    result = link_mentions(mentions, existing, aliases, overrides)
+    get_run_logger().info(
+        "link: %d mentions of %d articles → %d entities (%s)",
+        mentions.height,
+        mentions["article_id"].n_unique() if mentions.height else 0,
+        result.links["entity_id"].n_unique(),
+        ", ".join(f"{m} {n}" for m, n in sorted(Counter(result.links["method"].to_list()).items())),
+    )
+    return result

@@ -1,0 +1,96 @@
+"""Store methods for claims with translations, enabling, and incremental quantities."""
+
+import json
+
+import polars as pl
+import pytest
+
+from stancewire import frames
+from stancewire.store import Store
+from tasks.quantities import EXTRACTOR_VERSION, extract_quantities
+from tests.test_store import AS_NER, make_articles, make_documents, make_entities, make_stance
+
+TEXTS = {"a.txt": "Roma ha inviato circa 1.500 soldati. Mario Rossi vive a Milano.", "b.txt": "Nessun numero al Louvre. Niente."}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open_run(tmp_path / "s.duckdb") as opened:
+        yield opened
+
+
+def seed(store: Store, texts=TEXTS) -> tuple[pl.DataFrame, pl.DataFrame]:
+    documents = make_documents(list(texts))
+    articles, sentences = make_articles(documents, texts)
+    store.write_documents(documents, "run-1")
+    store.write_articles(articles, sentences, "run-1")
+    return articles, sentences
+
+
+def claim(claim_id="c1", translations=None, enabled=True) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"claim_id": claim_id, "text": "Rome sent soldiers", "language": "en", "enabled": enabled,
+          "translations": json.dumps(translations) if translations else None}],
+        schema=frames.CLAIMS,
+    )
+
+
+def test_claims_keep_translations_and_can_be_disabled(store):
+    store.write_claims(claim(translations={"it": "Roma ha inviato soldati"}))
+    assert json.loads(store.claims()["translations"][0]) == {"it": "Roma ha inviato soldati"}
+    assert store.set_claims_enabled(["c1", "nope"], False) == ["nope"]
+    assert store.claims(enabled_only=True).is_empty()
+    assert store.claims(enabled_only=False)["enabled"].to_list() == [False]
+
+
+def run_quantities(store: Store, run_id: str) -> list[str]:
+    languages, sentences, entities = store.pending_quantities(EXTRACTOR_VERSION)
+    found = extract_quantities(sentences, languages, entities)
+    store.write_quantities(found, run_id, languages["article_id"].to_list(), EXTRACTOR_VERSION)
+    return languages["article_id"].to_list()
+
+
+def test_quantities_are_read_once_and_again_after_a_new_ner_run_or_a_text_change(store):
+    articles, sentences = seed(store)
+    ids = sorted(articles["article_id"])
+    assert sorted(run_quantities(store, "run-1")) == ids
+    q = store.query("SELECT text, value, qualifier, object_key, entities FROM quantities").rows()
+    assert q == [("1.500", 1500.0, "about", "solda", [])]  # no NER yet: no entity
+    assert run_quantities(store, "run-2") == []  # nothing new, article without quantities included
+
+    entities = make_entities(articles, sentences)
+    store.write_entities(entities, "run-3", articles["article_id"].to_list(), **AS_NER)
+    assert sorted(run_quantities(store, "run-3")) == ids  # entities changed: links are re-read
+    assert store.query("SELECT entities FROM quantities").rows() == [(["Roma"],)]
+
+    changed = {"a.txt": "Roma ha inviato 300 soldati. Fine.", "b.txt": TEXTS["b.txt"]}
+    new_articles, new_sentences = make_articles(make_documents(list(TEXTS)), changed)
+    store.write_articles(new_articles, new_sentences, "run-4")
+    assert store.query("SELECT count(*) AS n FROM quantities")["n"][0] == 0  # offsets pointed into the old text
+    assert run_quantities(store, "run-4") == [new_articles["article_id"][0]]
+    assert store.query("SELECT text, qualifier FROM quantities").rows() == [("300", "exact")]
+
+
+def test_quantities_suite_flags_a_span_that_does_not_match_the_text(store):
+    from expectations import validate_all
+
+    seed(store)
+    run_quantities(store, "run-1")
+    assert next(t for t in validate_all(store, "run-1").tables if t.table == "quantities").success
+    store.con.execute("UPDATE quantities SET text = '2.500', qualifier = 'range'")
+    failed = {f["column"] for t in validate_all(store, "run-1").tables if t.table == "quantities" for f in t.failures}
+    assert failed == {"chk_matches_span", "chk_range_iff_wider"}
+
+
+def test_changed_translations_make_the_claim_pending_again(store):
+    seed(store)
+    store.write_claims(claim())
+    pairs, _ = store.pending_stance("m", "r")
+    assert pairs.height == 2
+    _, sentences = make_articles(make_documents(list(TEXTS)), TEXTS)
+    store.write_stance(make_stance(sentences, pairs.rows(), model=("m", "r")), "run-1")
+    assert store.pending_stance("m", "r")[0].is_empty()
+    store.write_claims(claim())  # unchanged: still scored
+    assert store.pending_stance("m", "r")[0].is_empty()
+    store.write_claims(claim(translations={"it": "Roma ha inviato soldati"}))
+    assert store.pending_stance("m", "r")[0].height == 2
