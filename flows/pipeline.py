@@ -213,9 +213,14 @@ def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:
         if report.success:
             store.publish()
             logger.info("published %s", db_path)
+        else:
+            rejected = store.reject(run_id)
     create_markdown_artifact(markdown=summary, key="stancewire-run-summary", description=f"stancewire run {run_id}")
     if not report.success:
-        raise ValidationFailed(f"data-quality checks failed; nothing was published.\n\n{report.markdown()}")
+        raise ValidationFailed(
+            f"data-quality checks failed; nothing was published. This run's data is set aside in {rejected} "
+            f"for inspection; the next run starts again from the last published snapshot.\n\n{report.markdown()}"
+        )
     if params.require_models and ledger.skipped:
         raise ModelsMissing("; ".join(f"{stage}: {why}" for stage, why in ledger.skipped.items()))
     return RunResult(run_id=run_id, db_path=str(db_path), status=status, summary_md=summary)

@@ -8,6 +8,7 @@ crashed leaves the working database behind and the next run simply continues fro
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -154,22 +155,44 @@ def _owner_file(work: Path) -> Path:
     return Path(f"{work}.owner")
 
 
-def _busy_message(work: Path, exc: Exception, wait_s: float) -> str:
-    match = re.search(r"PID (\d+)", str(exc))
-    pid = int(match.group(1)) if match else None
-    since = None
+def _busy_message(work: Path, wait_s: float) -> str:
     try:
         owner = json.loads(_owner_file(work).read_text())
-        if owner.get("pid") == pid:
-            since = owner.get("since")
     except (OSError, ValueError):
-        pass
-    who = f"process {pid}" if pid else "another process"
+        owner = {}
+    who = f"process {owner['pid']}" if owner.get("pid") else "another process"
     return (
         f"another run is in progress: {who} holds {work}"
-        + (f" since {since}" if since else "")
+        + (f" since {owner['since']}" if owner.get("since") else "")
         + f" (waited {wait_s:g} s). Try again when it has finished, or wait longer."
     )
+
+
+def _hold_run_lock(work: Path, wait_s: float):
+    """An advisory lock held for a whole run, including closing and setting aside the working database
+    (DuckDB's own file lock ends at close). The kernel releases it if the process dies."""
+    handle = open(f"{work}.lock", "a")  # noqa: SIM115 - held until the run ends
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                handle.close()
+                raise StoreBusy(_busy_message(work, wait_s)) from None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 2.0)
+
+
+def _set_aside(work: Path, destination: Path) -> None:
+    os.replace(work, destination)
+    wal = Path(f"{work}.wal")
+    if wal.exists():
+        os.replace(wal, f"{destination}.wal")
+    _fsync_dir(work.parent)
 
 
 def _seed_work(db: Path, work: Path) -> None:
@@ -221,6 +244,7 @@ class Store:
         self.work_path = work_path(db_path)
         self._lock = threading.RLock()
         self._atomic: list[str] | None = None  # inside atomic(): views to unregister when its transaction ends
+        self.rejected_to: Path | None = None
 
     @classmethod
     @contextmanager
@@ -237,27 +261,40 @@ class Store:
                 raise StoreBusy(f"this process already has a run open on {work}")
             _open_here.add(work.resolve())
         try:
-            if not work.exists() and db.exists():
-                _seed_work(db, work)
+            run_lock = _hold_run_lock(work, wait_s)
             try:
-                con = _connect(work, read_only=False, wait_s=wait_s)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise
-                raise StoreBusy(_busy_message(work, exc, wait_s)) from exc
-            for stale in db.parent.glob(f"{db.name}.tmp-*"):  # from a publish killed midway; only we publish now
-                stale.unlink(missing_ok=True)
-            owner = _owner_file(work)
-            try:
-                owner.write_text(json.dumps({"pid": os.getpid(), "since": _now().isoformat(timespec="seconds")}))
-                migrate(con, work)
-                yield cls(con, db)
+                if not work.exists() and db.exists():
+                    _seed_work(db, work)
+                try:
+                    con = _connect(work, read_only=False, wait_s=wait_s)
+                except duckdb.IOException as exc:
+                    if "lock" not in str(exc).lower():
+                        raise
+                    raise StoreBusy(_busy_message(work, wait_s)) from exc
+                for stale in db.parent.glob(f"{db.name}.tmp-*"):  # from a publish killed midway; only we publish now
+                    stale.unlink(missing_ok=True)
+                owner = _owner_file(work)
+                store = cls(con, db)
+                try:
+                    owner.write_text(json.dumps({"pid": os.getpid(), "since": _now().isoformat(timespec="seconds")}))
+                    migrate(con, work)
+                    yield store
+                finally:
+                    owner.unlink(missing_ok=True)
+                    con.close()
+                    if store.rejected_to:
+                        _set_aside(work, store.rejected_to)
             finally:
-                owner.unlink(missing_ok=True)  # before close: once closed, the file may belong to the next run
-                con.close()
+                run_lock.close()
         finally:
             with _open_here_lock:
                 _open_here.discard(work.resolve())
+
+    def reject(self, run_id: str) -> Path:
+        """Set the working database aside when the run ends (it holds data that failed validation), so the next
+        run starts again from the last published snapshot instead of failing on the same rows."""
+        self.rejected_to = self.db_path.with_name(f"{self.db_path.name}.rejected-{run_id}")
+        return self.rejected_to
 
     def publish(self) -> Path:
         """Atomically replace the published database with a snapshot of the working one.

@@ -18,7 +18,6 @@ from types import SimpleNamespace
 import duckdb
 import polars as pl
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 from typer.testing import CliRunner
 
 import tasks.fetch
@@ -36,12 +35,6 @@ from tests.test_store import make_documents
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HITS: dict[str, int] = {}  # requests per path on the loopback server
-
-
-@pytest.fixture(scope="module")
-def prefect_backend():
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +298,9 @@ def test_failed_suite_names_expectation_and_rows_and_keeps_the_last_good_snapsho
     assert "### stance" in report and "nothing was published" in report
     assert "expect_column_values_to_be_between" in report or "expect_column_values_to_be_in_set" in report
     assert "**p_sum**" in report
-    with duckdb.connect(f"{db}.work", read_only=True) as con:
+    rejected = next(tmp_path.glob("v.duckdb.rejected-*"))
+    assert str(rejected) in report and not Path(f"{db}.work").exists()
+    with duckdb.connect(str(rejected), read_only=True) as con:
         bad = con.execute(
             "SELECT article_id, claim_id FROM stance WHERE abs(p_entailment + p_neutral + p_contradiction - 1) > 1e-3"
         ).fetchall()

@@ -68,9 +68,16 @@ def test_injected_bad_probability_fails_validation_and_publishes_nothing(tmp_pat
         return real_aggregate(scored, **kw).with_columns(p_entailment=pl.col("p_entailment") + 0.3)
 
     monkeypatch.setattr(tasks.stance, "aggregate", corrupt)
-    with pytest.raises(ValidationFailed, match="stance"):
+    with pytest.raises(ValidationFailed, match="stance") as failure:
         stancewire_pipeline(params=params_for(db, tiny_models))
     assert not db.exists()
+    rejected = list(tmp_path.glob("bad.duckdb.rejected-*"))
+    assert len(rejected) == 1 and str(rejected[0]) in str(failure.value)
+    assert read(rejected[0], "SELECT max(p_entailment + p_neutral + p_contradiction) s FROM stance")["s"][0] > 1.2
+
+    monkeypatch.undo()
+    assert stancewire_pipeline(params=params_for(db, tiny_models)).status == "succeeded"
+    assert read(db, "SELECT max(p_entailment + p_neutral + p_contradiction) s FROM stance")["s"][0] < 1.001
 
 
 def test_missing_models_are_reported_not_invented(tmp_path, tiny_models):
