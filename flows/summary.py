@@ -9,7 +9,7 @@ from stancewire.store import Store
 
 EXAMPLE_QUERIES = (
     "SELECT * FROM v_claim_support_by_source_day ORDER BY day DESC LIMIT 20",
-    "SELECT * FROM v_top_entities ORDER BY mentions DESC LIMIT 20",
+    "SELECT name, type, mentions, articles, sources FROM v_entities ORDER BY mentions DESC LIMIT 20",
     "SELECT title, claim_text, label, evidence_text FROM v_article_stance WHERE label <> 'NEUTRAL'",
 )
 
@@ -47,7 +47,8 @@ def build_summary(store: Store, run_id: str, ledger: RunLedger, report, db_path:
         """
     )
     top_entities = store.query(
-        "SELECT entity, label, mentions, articles FROM v_top_entities ORDER BY mentions DESC, entity LIMIT 10"
+        "SELECT name AS entity, type, mentions, articles, sources FROM v_entities WHERE mentions > 0 "
+        "ORDER BY mentions DESC, name LIMIT 10"
     )
     quarantined = store.query(
         "SELECT stage, reason, count(*) AS items FROM quarantine WHERE run_id = ? GROUP BY ALL ORDER BY items DESC",
