@@ -47,6 +47,20 @@ class LoadedModel:
     max_tokens: int  # longest input (special tokens included) the model accepts
 
 
+
+class Runner:
+    """What every runner records on the rows it produces, and the padded-token budget of its batches."""
+
+    def __init__(self, loaded: LoadedModel, token_budget: int):
+        if token_budget < 1:
+            raise ValueError("token_budget must be positive")
+        self.model_id = loaded.model_id
+        self.revision = loaded.revision
+        self.device = str(loaded.device)
+        self._loaded = loaded
+        self._token_budget = token_budget
+
+
 def default_token_budget(device: torch.device) -> int:
     """Padded tokens per forward pass: small batches stay in cache on CPU, large ones fill a GPU."""
     return 1024 if device.type == "cpu" else 8192

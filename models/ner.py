@@ -8,7 +8,7 @@ import numpy as np
 from transformers import AutoModelForTokenClassification, PreTrainedTokenizerBase
 
 from models.batching import forward_logits, softmax
-from models.loading import LoadedModel, ModelUnavailable, default_token_budget, load
+from models.loading import LoadedModel, ModelUnavailable, Runner, default_token_budget, load
 from stancewire.config import ModelSpec
 
 SETTING = "STANCEWIRE_NER_MODEL / --ner-model"
@@ -55,15 +55,9 @@ def _special_affixes(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], lis
     raise ModelUnavailable(f"cannot tell the tokenizer's special tokens from the text; set {SETTING} to another model")
 
 
-class NerRunner:
+class NerRunner(Runner):
     def __init__(self, loaded: LoadedModel, token_budget: int):
-        if token_budget < 1:
-            raise ValueError("token_budget must be positive")
-        self.model_id = loaded.model_id
-        self.revision = loaded.revision
-        self.device = str(loaded.device)
-        self._loaded = loaded
-        self._token_budget = token_budget
+        super().__init__(loaded, token_budget)
         config = loaded.model.config
         self._tags = [parse_label(config.id2label[i]) for i in range(config.num_labels)]
         self._prefix, self._suffix = _special_affixes(loaded.tokenizer)

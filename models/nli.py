@@ -6,7 +6,7 @@ import numpy as np
 from transformers import AutoModelForSequenceClassification
 
 from models.batching import forward_logits, softmax
-from models.loading import LoadedModel, ModelUnavailable, default_token_budget, load
+from models.loading import LoadedModel, ModelUnavailable, Runner, default_token_budget, load
 from stancewire.config import ModelSpec
 
 SETTING = "STANCEWIRE_NLI_MODEL / --nli-model"
@@ -27,15 +27,9 @@ def label_columns(id2label: dict[int, str]) -> list[int]:
     )
 
 
-class NliRunner:
+class NliRunner(Runner):
     def __init__(self, loaded: LoadedModel, token_budget: int):
-        if token_budget < 1:
-            raise ValueError("token_budget must be positive")
-        self.model_id = loaded.model_id
-        self.revision = loaded.revision
-        self.device = str(loaded.device)
-        self._loaded = loaded
-        self._token_budget = token_budget
+        super().__init__(loaded, token_budget)
         self._columns = label_columns(loaded.model.config.id2label)
         # Room a hypothesis may take while leaving the premise at least one token under only_first truncation.
         self._hypothesis_room = loaded.max_tokens - loaded.tokenizer.num_special_tokens_to_add(pair=True) - 1
