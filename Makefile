@@ -13,7 +13,7 @@ export DO_NOT_TRACK = 1
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH_SPEC)
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,dask]"
 	touch $@
 
 setup: $(VENV)/.installed

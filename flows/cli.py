@@ -9,8 +9,9 @@ import typer
 import flows  # noqa: F401  (sets telemetry-off environment before prefect is imported)
 from flows.cli_claims import claims_app
 from flows.cli_entities import app as entities_app
+from flows.cli_export import export as export_command
 from flows.cli_sources import app as sources_app
-from stancewire.config import ModelSpec, RunParams, Settings
+from stancewire.config import DaskOptions, ModelSpec, RunParams, Settings
 
 app = typer.Typer(help="Multilingual news → entities and stance toward claims, in DuckDB.", no_args_is_help=True)
 models_app = typer.Typer(help="Model cache management.", no_args_is_help=True)
@@ -18,6 +19,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(sources_app, name="sources")
 app.add_typer(entities_app, name="entities")
 app.add_typer(claims_app, name="claims")
+app.command("export")(export_command)
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: STANCEWIRE_DB_PATH or data/stancewire.duckdb)")]
 
@@ -36,12 +38,16 @@ def run(
     token_budget: Annotated[int | None, typer.Option(help="Padded tokens per model forward pass (default 1024 CPU, 8192 GPU)")] = None,
     int8: Annotated[bool | None, typer.Option("--int8/--no-int8", help="CPU only: int8-quantised models (faster, slightly less accurate)")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Articles per NER/stance task run")] = None,
+    dask_workers: Annotated[int | None, typer.Option(min=1, help="Run NER and stance on a local Dask cluster of this many worker processes")] = None,
+    dask_address: Annotated[str | None, typer.Option(help="Run NER and stance on the Dask cluster at this scheduler address (tcp://host:8786)")] = None,
     require_models: Annotated[bool, typer.Option(help="Fail when a model cannot be loaded")] = False,
     allow_private_hosts: Annotated[bool, typer.Option(help="Allow fetching from loopback/private addresses")] = False,
     aliases: Annotated[list[str] | None, typer.Option("--aliases", help="Alias list (YAML/CSV) extending the built-in one; repeatable")] = None,
+    export_dir: Annotated[Path | None, typer.Option(help="Also write the published tables as Parquet here (see `stancewire export`)")] = None,
 ) -> None:
     """Run the pipeline once and print its summary."""
     from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
+    from stancewire.lake import ExportError
     from stancewire.store import StoreError
     from tasks.aliases import AliasFileError
     from tasks.claims import ClaimsFileError
@@ -70,10 +76,14 @@ def run(
         overrides["alias_files"] = aliases
     if batch_size:
         overrides["batch_size"] = batch_size
+    if dask_workers or dask_address:
+        overrides["dask"] = DaskOptions(address=dask_address, **({"workers": dask_workers} if dask_workers else {}))
+    if export_dir:
+        overrides["export_dir"] = str(export_dir)
     params = RunParams(**{**defaults.model_dump(), **overrides})
     try:
         result = stancewire_pipeline(params=params)
-    except (ValidationFailed, ModelsMissing, ClaimsFileError, AliasFileError, StoreError) as exc:
+    except (ValidationFailed, ModelsMissing, ClaimsFileError, AliasFileError, StoreError, ExportError) as exc:
         typer.echo(f"\nrun failed: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(result.summary_md)

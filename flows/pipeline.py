@@ -7,26 +7,29 @@ so a rerun with nothing new loads no model and writes nothing but its run record
 """
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.task_runners import TaskRunner
 
-from flows.ledger import RunLedger
+from flows.execution import model_task_runner, run_batches, split
+from flows.ledger import RunLedger, StageRecord
 from flows.linking import link_pending
 from flows.registered import fetch_registered
 from flows.summary import build_summary
-from models.loading import ModelUnavailable, resolve
+from models.loading import ModelUnavailable, ResolvedModel, resolve
 from models.ner import SETTING as NER_SETTING
-from models.ner import NerRunner, load_ner
 from models.nli import SETTING as NLI_SETTING
-from models.nli import NliRunner, load_nli
+from models.resident import ResidentModel
 from stancewire import __version__
 from stancewire.config import ModelSpec, RunParams
+from stancewire.lake import export as export_lake
 from stancewire.store import Store
 from tasks.aliases import load_aliases
 from tasks.claims import load_claims
@@ -56,14 +59,11 @@ class RunResult:
     summary_md: str
 
 
-@task(name="load NER model", cache_policy=NO_CACHE)
-def load_ner_task(spec: ModelSpec, params: RunParams) -> NerRunner:
-    return load_ner(spec, params.device, params.token_budget, params.quantize_int8)
-
-
-@task(name="load NLI model", cache_policy=NO_CACHE)
-def load_nli_task(spec: ModelSpec, params: RunParams) -> NliRunner:
-    return load_nli(spec, params.device, params.token_budget, params.quantize_int8)
+def resident_model(kind: str, spec: ModelSpec, resolved: ResolvedModel, params: RunParams) -> ResidentModel:
+    """The handle the batches carry: whichever process runs them loads the model once (models/resident.py)."""
+    return ResidentModel(
+        kind, spec, resolved.model_id, resolved.revision, params.device, params.token_budget, params.quantize_int8
+    )
 
 
 def _batches(ids: list[str], size: int) -> list[list[str]]:
@@ -107,7 +107,7 @@ def _fetch_and_clean(store: Store, ledger: RunLedger, run_id: str, params: RunPa
             rec.rows_out += cleaned.articles.height
 
 
-def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
+def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams, runner: TaskRunner) -> None:
     try:
         resolved = resolve(params.ner_model, NER_SETTING)
     except ModelUnavailable as exc:
@@ -119,15 +119,16 @@ def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> Non
         rec.rows_in = len(article_ids)
         if not article_ids:
             return
-        model = load_ner_task(params.ner_model, params)
-        for batch in _batches(article_ids, params.batch_size):
-            batch_sentences = sentences.filter(pl.col("article_id").is_in(batch))
-            entities = ner_task(batch_sentences, model)
-            done = pl.DataFrame({"article_id": batch}).with_columns(
-                model_id=pl.lit(model.model_id), model_revision=pl.lit(model.revision)
-            )
-            load_task(store, run_id, {"entities": entities, "ner_done": done})
-            rec.rows_out += entities.height
+        model = resident_model("ner", params.ner_model, resolved, params)
+        batches = split(article_ids, params.batch_size, runner)
+        inputs = ({"sentences": sentences.filter(pl.col("article_id").is_in(b)), "model": model} for b in batches)
+        with _skip_when_unloadable(rec):
+            for batch, entities in zip(batches, run_batches(runner, ner_task, inputs), strict=True):
+                done = pl.DataFrame({"article_id": batch}).with_columns(
+                    model_id=pl.lit(model.model_id), model_revision=pl.lit(model.revision)
+                )
+                load_task(store, run_id, {"entities": entities, "ner_done": done})
+                rec.rows_out += entities.height
 
 
 def _link(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
@@ -151,7 +152,7 @@ def _quantities(store: Store, ledger: RunLedger, run_id: str, params: RunParams)
             rec.rows_out += found.height
 
 
-def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
+def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams, runner: TaskRunner) -> None:
     try:
         resolved = resolve(params.nli_model, NLI_SETTING)
     except ModelUnavailable as exc:
@@ -164,21 +165,34 @@ def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> 
             return
         load_task(store, run_id, {"quarantine": unscorable(pairs, sentences)})
         claims = store.claims(enabled_only=True)
-        model = load_nli_task(params.nli_model, params)
+        model = resident_model("nli", params.nli_model, resolved, params)
         article_ids = pairs["article_id"].unique(maintain_order=True).to_list()
         languages, entities = store.article_languages(article_ids), store.latest_entities(article_ids)
-        for batch in _batches(article_ids, params.batch_size):
-            in_batch = pl.col("article_id").is_in(batch)
-            stance = stance_task(
-                pairs.filter(in_batch),
-                sentences.filter(in_batch),
-                claims,
-                model,
-                languages=languages.filter(in_batch),
-                entities=entities.filter(in_batch),
-            )
-            load_task(store, run_id, {"stance": stance})
-            rec.rows_out += stance.height
+        inputs = (
+            {
+                "pairs": pairs.filter(in_batch),
+                "sentences": sentences.filter(in_batch),
+                "claims": claims,
+                "model": model,
+                "languages": languages.filter(in_batch),
+                "entities": entities.filter(in_batch),
+            }
+            for in_batch in (pl.col("article_id").is_in(b) for b in split(article_ids, params.batch_size, runner))
+        )
+        with _skip_when_unloadable(rec):
+            for stance in run_batches(runner, stance_task, inputs):
+                load_task(store, run_id, {"stance": stance})
+                rec.rows_out += stance.height
+
+
+@contextmanager
+def _skip_when_unloadable(rec: StageRecord) -> Iterator[None]:
+    """A model that resolves but does not load (broken weights, a head of the wrong kind, another revision on a
+    worker) skips the rest of its stage with the reason, as an unresolvable one does; batches landed so far stay."""
+    try:
+        yield
+    except ModelUnavailable as exc:
+        rec.status, rec.reason = "skipped", str(exc)
 
 
 @flow(name="stancewire", version=__version__)
@@ -197,10 +211,11 @@ def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:
                     store.write_claims(claims)
                     rec.rows_in = rec.rows_out = claims.height
             _fetch_and_clean(store, ledger, run_id, params)
-            _ner(store, ledger, run_id, params)
-            _link(store, ledger, run_id, params)
-            _quantities(store, ledger, run_id, params)
-            _stance(store, ledger, run_id, params)
+            with model_task_runner(params.dask) as runner:
+                _ner(store, ledger, run_id, params, runner)
+                _link(store, ledger, run_id, params)
+                _quantities(store, ledger, run_id, params)
+                _stance(store, ledger, run_id, params, runner)
             with ledger.stage("validate") as rec:
                 report = validate_task(store, run_id)
                 rec.rows_in, rec.rows_out = len(report.rows), sum(1 for r in report.rows if not r["success"])
@@ -213,6 +228,10 @@ def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:
         if report.success:
             store.publish()
             logger.info("published %s", db_path)
+            if params.export_dir:
+                with ledger.stage("export") as rec:  # recorded in the working database: published by the next run
+                    exported = export_lake(db_path, params.export_dir)
+                    rec.rows_in, rec.rows_out = len(exported.tables), exported.rows
         else:
             rejected = store.reject(run_id)
     create_markdown_artifact(markdown=summary, key="stancewire-run-summary", description=f"stancewire run {run_id}")

@@ -24,6 +24,15 @@ class ModelSpec(BaseModel):
     revision: str | None = Field(default=None, description="Branch, tag or commit; None = the default branch")
 
 
+class DaskOptions(BaseModel):
+    """Where the NER and stance batches run when they leave the flow's process (prefect-dask)."""
+
+    address: str | None = Field(
+        default=None, description="Scheduler of an existing Dask cluster (tcp://host:8786); None starts a local one"
+    )
+    workers: int = Field(default=2, ge=1, description="Local cluster: worker processes, each loading the models once")
+
+
 class Settings(BaseSettings):
     """Defaults read from STANCEWIRE_* environment variables (or a .env file)."""
 
@@ -38,7 +47,15 @@ class Settings(BaseSettings):
     token_budget: int | None = None
     quantize_int8: bool = False
     lock_wait_s: float = 600.0
+    dask_address: str | None = None  # run NER and stance on this Dask scheduler...
+    dask_workers: int | None = None  # ...or on a local cluster of this many workers
     user_agent: str = DEFAULT_USER_AGENT  # put a contact URL or address in it for the sites you crawl
+
+
+def _dask_from(settings: Settings) -> DaskOptions | None:
+    if settings.dask_address is None and settings.dask_workers is None:
+        return None
+    return DaskOptions(address=settings.dask_address, **({"workers": settings.dask_workers} if settings.dask_workers else {}))
 
 
 class RunParams(BaseModel):
@@ -69,6 +86,10 @@ class RunParams(BaseModel):
         default_factory=lambda: Settings().quantize_int8,
         description="CPU only: int8 dynamic quantisation of the linear layers, faster at a small accuracy cost",
     )
+    dask: DaskOptions | None = Field(
+        default_factory=lambda: _dask_from(Settings()),
+        description="Run NER and stance batches on a Dask cluster; None runs them in the flow's process",
+    )
     batch_size: int = Field(default=256, ge=1, description="Articles per NER/stance task run")
     allow_file_sources: bool = Field(default=True, description="Accept local paths as sources")
     allow_private_hosts: bool = Field(default=False, description="Fetch from loopback/private addresses")
@@ -92,3 +113,6 @@ class RunParams(BaseModel):
     host_delay_s: float = Field(default=1.0, ge=0, description="Seconds between requests to the same host")
     host_concurrency: int = Field(default=2, ge=1, description="Requests in flight at once to the same host")
     user_agent: str = Field(default_factory=lambda: Settings().user_agent, description="HTTP User-Agent")
+    export_dir: str | None = Field(
+        default=None, description="Also write the published tables as Parquet here after each successful run"
+    )

@@ -1,5 +1,7 @@
 """The whole flow on the demo corpus with generated tiny models, through a real (ephemeral) Prefect engine."""
 
+import shutil
+
 import duckdb
 import polars as pl
 import pytest
@@ -7,7 +9,7 @@ from typer.testing import CliRunner
 
 import tasks.stance
 from flows.cli import app
-from flows.pipeline import ValidationFailed, stancewire_pipeline
+from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
 from stancewire.config import DEMO_DIR, ModelSpec, RunParams
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
 
@@ -88,6 +90,22 @@ def test_missing_models_are_reported_not_invented(tmp_path, tiny_models):
     assert read(db, "SELECT count(*) n FROM entities")["n"][0] == 0
     stages = dict(read(db, "SELECT stage, status FROM stage_runs").iter_rows())
     assert stages["ner"] == "skipped" and stages["stance"] == "skipped"
+
+
+def test_a_model_that_resolves_but_does_not_load_is_skipped_with_the_reason(tmp_path, tiny_models):
+    broken = tmp_path / "broken-ner"
+    shutil.copytree(tiny_models[0].id, broken)
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    db = tmp_path / "broken.duckdb"
+    params = params_for(db, tiny_models).model_copy(update={"ner_model": ModelSpec(id=str(broken))})
+    result = stancewire_pipeline(params=params)
+    assert result.status == "succeeded"
+    ner = read(db, "SELECT status, reason FROM stage_runs WHERE stage = 'ner'").row(0, named=True)
+    assert ner["status"] == "skipped" and str(broken) in ner["reason"]
+    assert read(db, "SELECT count(*) n FROM entities")["n"][0] == 0
+    assert read(db, "SELECT count(*) n FROM stance")["n"][0] > 0  # the other model stage still ran
+    with pytest.raises(ModelsMissing, match="ner"):
+        stancewire_pipeline(params=params.model_copy(update={"require_models": True}))
 
 
 def test_shared_seeds_through_the_flow(tmp_path, tiny_models, seeds_dir):

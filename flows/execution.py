@@ -1,0 +1,70 @@
+"""Where the model stages' batches run, and how their results come back to the one DuckDB writer.
+
+In-process, one batch computes while the flow writes the previous one. On Dask (prefect-dask's DaskTaskRunner, a
+local cluster or an existing one by address) every worker loads each model once (models.resident) and computes
+batches; the flow keeps a bounded number in flight and writes each result as it arrives, so a crash loses at most
+the batches in flight and a rerun picks them up.
+"""
+
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from prefect import Task
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from models.loading import usable_cpus
+from stancewire.config import DaskOptions
+
+
+def model_task_runner(dask: DaskOptions | None) -> TaskRunner:
+    """A task runner for the NER and stance batches; a Dask cluster starts only when the first batch is submitted."""
+    if dask is None:
+        return ThreadPoolTaskRunner(max_workers=1)
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:
+        raise RuntimeError("running on Dask needs prefect-dask: pip install 'stancewire[dask]'") from exc
+    if dask.address:
+        return DaskTaskRunner(address=dask.address)
+    threads = str(max(1, usable_cpus() // dask.workers))  # torch threads per worker: the cores, shared out
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": dask.workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+            "env": {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads},
+        }
+    )
+
+
+def in_flight_limit(runner: TaskRunner) -> int:
+    """Batches submitted ahead: enough to keep every worker busy, few enough to bound the memory they hold."""
+    client = getattr(runner, "client", None)  # a DaskTaskRunner connects here, on first use
+    if client is None:
+        return 2
+    return 2 * max(1, sum(client.nthreads().values()))
+
+
+def split(ids: list[str], size: int, runner: TaskRunner) -> list[list[str]]:
+    """Batches of at most `size` ids, and at least as many as the runner keeps in flight, so that a small night's
+    work still spreads over every worker (and in-process, writing one batch overlaps computing the next)."""
+    size = max(1, min(size, math.ceil(len(ids) / in_flight_limit(runner))))
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def run_batches(runner: TaskRunner, task: Task, batches: Iterable[dict[str, Any]]) -> Iterator[Any]:
+    """Submit `task` once per parameter dict in `batches`, keeping a bounded number in flight, and yield the results
+    in submission order. A failed batch raises its exception here, after which nothing more is submitted."""
+    in_flight: deque[PrefectFuture] = deque()
+    limit = 0
+    for parameters in batches:
+        in_flight.append(runner.submit(task, parameters))
+        limit = limit or in_flight_limit(runner)
+        if len(in_flight) >= limit:
+            yield in_flight.popleft().result()
+    while in_flight:
+        yield in_flight.popleft().result()
