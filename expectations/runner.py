@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from types import ModuleType
@@ -39,6 +40,8 @@ class TableResult:
     rows: int
     evaluated: int
     failures: list[dict[str, Any]]
+    input_checksum: str | None = None  # of the suite and everything its query reads; None when not computable
+    reused_from: str | None = None  # the run whose successful result on identical inputs stands for this one
 
     @property
     def success(self) -> bool:
@@ -64,6 +67,8 @@ class ValidationReport:
                 "evaluated": t.evaluated,
                 "failed": len(t.failures),
                 "details": t.failures,
+                "input_checksum": t.input_checksum,
+                "reused_from": t.reused_from,
             }
             for t in self.tables
         ]
@@ -76,6 +81,8 @@ class ValidationReport:
             "|---|--:|--:|--:|",
             *(f"| {t.table} | {t.rows} | {t.evaluated} | {len(t.failures)} |" for t in self.tables),
         ]
+        if reused := [t.table for t in self.tables if t.reused_from]:
+            lines += ["", f"Unchanged since their last successful validation, not validated again: {', '.join(reused)}."]
         for t in self.tables:
             if t.failures:
                 lines += ["", f"### {t.table}", "", *(f"- {_describe(f, t.rows)}" for f in t.failures)]
@@ -161,18 +168,103 @@ def _frame(source: Any, sql: str) -> pd.DataFrame:
     return source.table_frame(sql)
 
 
-def validate_all(source: Any, run_id: str) -> ValidationReport:
-    """Validate every table in full. `source` is a Store or a DuckDB connection."""
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    datasource = context.data_sources.add_pandas("stancewire")
+# Functions whose value changes between runs on the same data: a suite using one must always run.
+_VOLATILE = frozenset(
+    "now current_timestamp get_current_timestamp transaction_timestamp current_date current_time today random "
+    "uuid gen_random_uuid setseed".split()
+)
+
+
+def _tables_read(source: Any, sql: str) -> list[str]:
+    """The tables a query reads, from DuckDB's own parse tree."""
+    tree = json.loads(_frame(source, f"SELECT json_serialize_sql({_literal(sql)}) AS tree")["tree"][0])
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE":
+                found.add(node["table_name"])
+            names = node.get("column_names") or []
+            called = node.get("function_name") or (names[0] if len(names) == 1 else None)  # current_date: a column
+            if str(called or "").lower() in _VOLATILE:
+                raise ValueError(f"the suite's query reads {called}: its outcome changes over time")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    if tree.get("error"):
+        raise ValueError(f"cannot parse the suite's query: {tree.get('error_message')}")
+    walk(tree)
+    return sorted(found)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def input_checksum(source: Any, suite: ModuleType) -> str:
+    """A checksum of what a suite's outcome depends on: its query and expectations, the Great Expectations and
+    DuckDB versions, and the columns and content (row count, XOR and sum of 64-bit row hashes) of every table its
+    query reads. Raises ValueError for a query whose outcome also depends on time or chance."""
+    definition = json.dumps([e.configuration.to_json_dict() for e in suite.expectations()], sort_keys=True, default=str)
+    parts = [gx.__version__, duckdb.__version__, suite.TABLE, suite.SQL, definition]
+    for table in _tables_read(source, suite.SQL):
+        state = _frame(
+            source,
+            f"SELECT (SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) "
+            f"FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = {_literal(table)}) AS columns, "
+            f"(SELECT count(*) || ' ' || coalesce(bit_xor(h), 0) || ' ' || coalesce(sum(h::HUGEINT), 0) "
+            f"FROM (SELECT hash(t) AS h FROM main.{table} t)) AS content",
+        ).iloc[0]
+        parts += [table, str(state["columns"]), str(state["content"])]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _validated(source: Any) -> dict[tuple[str, str], tuple[str, int]]:
+    """(table, input checksum) → (run_id, expectations evaluated) of stored successful validations."""
+    try:
+        frame = _frame(
+            source,
+            "SELECT table_name, input_checksum, min(run_id) AS run_id, any_value(evaluated) AS evaluated "
+            "FROM validation_results WHERE success AND input_checksum IS NOT NULL GROUP BY ALL",
+        )
+    except duckdb.Error:  # a database from before checksums were kept
+        return {}
+    return {(r.table_name, r.input_checksum): (r.run_id, int(r.evaluated)) for r in frame.itertuples()}
+
+
+def validate_all(source: Any, run_id: str, reuse: bool = True) -> ValidationReport:
+    """Validate every table. `source` is a Store or a DuckDB connection.
+
+    With `reuse`, a table whose suite already passed on identical inputs (same input checksum, see
+    `input_checksum`) is not validated again: the outcome is a function of those inputs, so the earlier success
+    stands. A table changed in any way (a new, changed or deleted row, in it or in a table its checks join) is
+    validated in full.
+    """
+    datasource = None
+    validated = _validated(source) if reuse else {}
     tables = []
     for suite in SUITES:
         try:
+            checksum: str | None = input_checksum(source, suite)
+        except (duckdb.Error, ValueError):
+            checksum = None  # the query below reports what is wrong
+        if checksum and (suite.TABLE, checksum) in validated:
+            earlier, evaluated = validated[(suite.TABLE, checksum)]
+            rows = int(_frame(source, f"SELECT count(*) AS n FROM main.{suite.TABLE}")["n"][0])
+            tables.append(TableResult(suite.TABLE, rows, evaluated, [], checksum, earlier))
+            continue
+        try:
             frame = _frame(source, suite.SQL)
         except duckdb.Error as exc:
-            tables.append(TableResult(suite.TABLE, 0, 1, [_query_failure(exc)]))
+            tables.append(TableResult(suite.TABLE, 0, 1, [_query_failure(exc)], checksum))
             continue
+        if datasource is None:
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+            datasource = context.data_sources.add_pandas("stancewire")
         batch = (
             datasource.add_dataframe_asset(suite.TABLE)
             .add_batch_definition_whole_dataframe("all")
@@ -187,5 +279,5 @@ def validate_all(source: Any, run_id: str) -> ValidationReport:
             },
         )
         failures = [_failure(r, suite.KEY) for r in result.results if not r.success]
-        tables.append(TableResult(suite.TABLE, len(frame), len(result.results), failures))
+        tables.append(TableResult(suite.TABLE, len(frame), len(result.results), failures, checksum))
     return ValidationReport(run_id, tables)

@@ -467,8 +467,17 @@ class Store:
     # -- writes
 
     def write_documents(self, df: pl.DataFrame, run_id: str) -> int:
-        rows = frames.conform(df, frames.DOCUMENTS).with_columns(run_id=pl.lit(run_id))
-        return self._write("documents", rows, ["doc_id"])
+        """Upsert documents. One stored already (its key hashes uri and content) keeps its first fetch's time and
+        run unless its source or content type changed, so a rerun over the same files rewrites nothing."""
+        rows = _unique(frames.conform(df, frames.DOCUMENTS).with_columns(run_id=pl.lit(run_id)), ["doc_id"])
+        updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in rows.columns if c != "doc_id")
+        with self._transaction("documents", _documents=rows):
+            self.con.execute(
+                f"INSERT INTO documents ({_columns(rows.columns)}) SELECT {_columns(rows.columns)} FROM _documents "
+                f"ON CONFLICT (doc_id) DO UPDATE SET {updates} WHERE documents.source IS DISTINCT FROM excluded.source "
+                "OR documents.content_type IS DISTINCT FROM excluded.content_type"
+            )
+        return rows.height
 
     def write_quarantine(self, df: pl.DataFrame, run_id: str) -> int:
         rows = frames.conform(df, frames.QUARANTINE).with_columns(
@@ -618,7 +627,8 @@ class Store:
         return rows.height
 
     def write_validation(self, rows: Sequence[Mapping[str, Any]], run_id: str) -> int:
-        """Rows as `ValidationReport.rows` gives them: table_name, success, evaluated, failed, details."""
+        """Rows as `ValidationReport.rows` gives them: table_name, success, evaluated, failed, details, and optionally
+        input_checksum and reused_from."""
         df = pl.DataFrame(
             [
                 {
@@ -628,6 +638,8 @@ class Store:
                     "evaluated": r["evaluated"],
                     "failed": r["failed"],
                     "details": json.dumps(r.get("details"), default=str),
+                    "input_checksum": r.get("input_checksum"),
+                    "reused_from": r.get("reused_from"),
                 }
                 for r in rows
             ],
@@ -638,6 +650,8 @@ class Store:
                 "evaluated": pl.Int32,
                 "failed": pl.Int32,
                 "details": pl.String,
+                "input_checksum": pl.String,
+                "reused_from": pl.String,
             },
         )
         return self._write("validation_results", df, ["run_id", "table_name"])

@@ -1,0 +1,241 @@
+"""Scale and incremental cost of the whole flow: full runs of N generated articles, then reruns with 0 and k new.
+
+For each corpus size N and each Dask setting, in a fresh database: a full run over N articles (JSONL files of 1,000,
+see bench/synthetic.py), a rerun with nothing new, then reruns after adding k = 1 % and 10 % of N articles as a new
+file. Runs call the real flow (`flows.pipeline.stancewire_pipeline`) in this process against a temporary Prefect
+server. Stage seconds come from the `stage_runs` table; the run summary and the publish copy, which are not stages,
+are timed around their calls; "other" is the rest of the wall time (Prefect, opening the store, the run record).
+
+    python bench/scale.py                                   # tiny models, N = 1,000 and 10,000
+    python bench/scale.py --sizes 200 1000                  # a quick check
+    python bench/scale.py --size base --sizes 1000 --device cuda   # base-size random-weight models
+    python bench/scale.py --dask-workers 0 1 2              # in-process, then local Dask clusters of 1 and 2 workers
+
+Tiny models measure the pipeline's plumbing; `--size base` gives both models the XLM-R base shape (12 layers,
+hidden 768, random weights, built as bench/model_runtime.py builds them), which is what model time costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+for _name, _value in {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "DASK_LOGGING__DISTRIBUTED": "warning",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+import duckdb  # noqa: E402
+
+import flows.pipeline  # noqa: E402
+from bench import synthetic  # noqa: E402
+from stancewire.config import DaskOptions, ModelSpec, RunParams  # noqa: E402
+from stancewire.store import Store  # noqa: E402
+
+NOT_STAGES = ("summary", "publish", "other")  # timed around their calls; "other" is the rest of the wall time
+
+
+@dataclass
+class Run:
+    label: str
+    wall: float
+    stages: list[str] = field(default_factory=list)  # as the run recorded them, in order
+    seconds: dict[str, float] = field(default_factory=dict)  # stage or NOT_STAGES entry → seconds
+    rows_in: dict[str, int] = field(default_factory=dict)
+    rows_out: dict[str, int] = field(default_factory=dict)
+
+
+class _Timers:
+    """Seconds spent in the run summary and the publish copy, which the ledger does not record."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, name: str, fn: Callable) -> Callable:
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+        return timed
+
+
+@contextlib.contextmanager
+def _timed_calls() -> Iterator[_Timers]:
+    timers = _Timers()
+    summary, publish = flows.pipeline.build_summary, Store.publish
+    flows.pipeline.build_summary = timers.wrap("summary", summary)
+    Store.publish = timers.wrap("publish", publish)
+    try:
+        yield timers
+    finally:
+        flows.pipeline.build_summary, Store.publish = summary, publish
+
+
+def run_once(label: str, params: RunParams) -> Run:
+    with _timed_calls() as timers:
+        start = time.perf_counter()
+        result = flows.pipeline.stancewire_pipeline(params=params)
+        wall = time.perf_counter() - start
+    if result.status != "succeeded":
+        raise RuntimeError(f"run ended {result.status}")
+    run = Run(label, wall)
+    with duckdb.connect(params.db_path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT stage, epoch(finished_at) - epoch(started_at), rows_in, rows_out FROM stage_runs WHERE run_id = ? "
+            "ORDER BY started_at",
+            [result.run_id],
+        ).fetchall()
+        try:
+            validated = con.execute(
+                "SELECT count(*) FROM validation_results WHERE run_id = ? AND reused_from IS NULL", [result.run_id]
+            ).fetchall()[0][0]
+        except duckdb.Error:  # a schema from before validation results were reused
+            validated = None
+    for stage, seconds, rows_in, rows_out in rows:
+        run.stages.append(stage)
+        run.seconds[stage], run.rows_in[stage], run.rows_out[stage] = seconds or 0.0, rows_in or 0, rows_out or 0
+    run.rows_in["fetch"] = run.rows_out.get("fetch", 0)  # documents read, rather than sources
+    if validated is not None:
+        run.rows_in["validate"] = validated  # tables validated, rather than tables checked
+    run.seconds |= timers.seconds
+    run.seconds["other"] = wall - sum(run.seconds.values())
+    return run
+
+
+def models(root: Path, size: str) -> tuple[ModelSpec, ModelSpec]:
+    if size == "tiny":
+        from tests.models.tiny import make_tiny_ner, make_tiny_nli
+
+        ner, nli = make_tiny_ner(root / "ner"), make_tiny_nli(root / "nli")
+    else:
+        from bench.model_runtime import build_models
+
+        texts = [a["text"] for a in synthetic.articles(200, seed=99)]
+        ner, nli, _ = build_models(root, texts)
+    return ModelSpec(id=str(ner)), ModelSpec(id=str(nli))
+
+
+def scenario(root: Path, n: int, workers: int, new: list[float], base: RunParams) -> list[Run]:
+    """Full run of n articles, a rerun with nothing new, then one rerun per share of new articles."""
+    corpus = root / "articles"
+    synthetic.write_jsonl(corpus, n)
+    params = base.model_copy(
+        update={
+            "db_path": str(root / "scale.duckdb"),
+            "sources": [str(corpus)],
+            "claims_file": str(synthetic.write_claims(root / "claims.yaml")),
+            "dask": DaskOptions(workers=workers) if workers else None,
+        }
+    )
+    runs = [run_once(f"full, {n:,} articles", params), run_once("rerun, 0 new", params)]
+    added = n
+    for share in new:
+        k = max(1, round(n * share))
+        synthetic.write_jsonl(corpus, k, start=added)
+        added += k
+        runs.append(run_once(f"rerun, {k:,} new ({share:.0%})", params))
+    return runs
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
+
+
+def print_scenario(n: int, workers: int, runs: list[Run]) -> None:
+    full = runs[0]
+    stages = list(dict.fromkeys(stage for run in runs for stage in run.stages))
+    timed = [*stages, *NOT_STAGES]
+    dask = f"Dask, {workers} worker{'s' * (workers > 1)}" if workers else "in-process"
+    print(f"\n### N = {n:,}, {dask} (load average 1/5/15 min: {_load()})\n")
+    print("| run | wall s | % of full | articles/s | ms/article | " + " | ".join(timed) + " |")
+    print("|---|--:|--:|--:|--:|" + "--:|" * len(timed))
+    for run in runs:
+        new_articles = run.rows_out.get("clean", 0)
+        rate = f"{new_articles / run.wall:.1f}" if new_articles else "–"
+        per = f"{1000 * run.wall / new_articles:.1f}" if new_articles else "–"
+        cells = " | ".join(f"{run.seconds.get(s, 0.0):.2f}" for s in timed)
+        print(f"| {run.label} | {run.wall:.2f} | {100 * run.wall / full.wall:.1f} % | {rate} | {per} | {cells} |")
+    print(
+        "\nrows in per stage (what each run had to work on; fetch: documents read, validate: tables whose suite ran):\n"
+    )
+    print("| run | " + " | ".join(stages) + " |")
+    print("|---|" + "--:|" * len(stages))
+    for run in runs:
+        print(f"| {run.label} | " + " | ".join(str(run.rows_in.get(s, "–")) for s in stages) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="corpus sizes N")
+    parser.add_argument("--size", choices=("tiny", "base"), default="tiny", help="model size")
+    parser.add_argument("--dask-workers", type=int, nargs="+", default=[0], help="0 = in-process; w = local Dask cluster")
+    parser.add_argument("--new", type=float, nargs="*", default=[0.01, 0.10], help="shares of N added for reruns")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--keep", type=Path, help="keep corpora and databases under this directory")
+    args = parser.parse_args()
+    for noisy in ("great_expectations", "distributed"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    with contextlib.ExitStack() as stack:
+        root = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stancewire-scale-")))
+        root.mkdir(parents=True, exist_ok=True)
+        ner, nli = models(root / "models", args.size)
+        stack.enter_context(prefect_test_harness(server_startup_timeout=120))
+        base = RunParams(
+            ner_model=ner, nli_model=nli, device=args.device, batch_size=args.batch_size, lock_wait_s=5,
+            use_registered_sources=False, quantize_int8=False,
+        )
+        print(f"# stancewire scale benchmark: {args.size} models, batch size {args.batch_size}, device {args.device}")
+        print(f"CPUs usable: {len(os.sched_getaffinity(0))}; load average at the start: {_load()}")
+        per_article: dict[tuple[int, int], float] = {}
+        for workers in args.dask_workers:
+            for n in args.sizes:
+                try:
+                    runs = scenario(root / f"n{n}-w{workers}", n, workers, args.new, base)
+                except Exception as exc:  # one configuration failing must not cost the others
+                    print(f"\n### N = {n:,}, dask workers {workers}: FAILED: {type(exc).__name__}: {exc}")
+                    traceback.print_exc(limit=3)
+                    continue
+                print_scenario(n, workers, runs)
+                per_article[(workers, n)] = runs[0].wall / n
+        if per_article:
+            print("\n### Linearity: full-run wall time per article\n")
+            print("| workers | " + " | ".join(f"N = {n:,}" for n in args.sizes) + " | ratio largest/smallest |")
+            print("|---|" + "--:|" * (len(args.sizes) + 1))
+            for workers in args.dask_workers:
+                cells = [per_article.get((workers, n)) for n in args.sizes]
+                ratio = f"{cells[-1] / cells[0]:.2f}" if cells[0] and cells[-1] else "–"
+                print(
+                    f"| {workers or 'in-process'} | "
+                    + " | ".join(f"{1000 * c:.1f} ms" if c else "–" for c in cells)
+                    + f" | {ratio} |"
+                )
+        print(f"\nload average at the end: {_load()}")
+
+
+if __name__ == "__main__":
+    main()
