@@ -1,5 +1,7 @@
 """NER and stance batches on a real 2-worker Dask cluster give what the in-process run gives."""
 
+import os
+
 import duckdb
 import polars as pl
 import pytest
@@ -10,7 +12,7 @@ from typer.testing import CliRunner
 
 import flows.pipeline
 from flows.cli import app
-from flows.execution import model_task_runner
+from flows.execution import WORKER_MALLOC, model_task_runner
 from flows.pipeline import RunResult, stancewire_pipeline
 from models.loading import usable_cpus
 from models.resident import load_counts
@@ -84,6 +86,7 @@ def test_two_worker_cluster_gives_the_in_process_rows_loading_each_model_once_pe
         with distributed.Client(cluster) as client:
             run_id = run(db, tiny_models, dask=DaskOptions(address=cluster.scheduler_address))
             loads = client.run(load_counts)
+            assert set(client.run(os.getenv, "MALLOC_MMAP_THRESHOLD_").values()) == {WORKER_MALLOC["MALLOC_MMAP_THRESHOLD_"]}
             assert len(loads) == 2
             assert all(counts.get(kind, 0) <= 1 for counts in loads.values() for kind in ("ner", "nli"))
             assert sum(counts.get("ner", 0) for counts in loads.values()) >= 1
