@@ -377,19 +377,22 @@ class Store:
                 for name in batches:
                     self.con.unregister(name)
 
-    def _upsert(self, table: str, batch: str, columns: Sequence[str], key: Sequence[str]) -> None:
-        """Insert the registered batch (unique by key); existing keys get every other column updated."""
+    def _upsert(
+        self, table: str, batch: str, columns: Sequence[str], key: Sequence[str], when: str | None = None
+    ) -> None:
+        """Insert the registered batch (unique by key); existing keys get every other column updated (only the rows
+        matching the SQL condition `when`, if given)."""
         cols = _columns(columns)
         updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in columns if c not in key)
-        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        action = f"DO UPDATE SET {updates}" + (f" WHERE {when}" if when else "") if updates else "DO NOTHING"
         self.con.execute(
             f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {batch} ON CONFLICT ({_columns(key)}) {action}"
         )
 
-    def _write(self, table: str, df: pl.DataFrame, key: Sequence[str]) -> int:
+    def _write(self, table: str, df: pl.DataFrame, key: Sequence[str], when: str | None = None) -> int:
         df = _unique(df, key)
         with self._transaction(table, _batch=df):
-            self._upsert(table, "_batch", df.columns, key)
+            self._upsert(table, "_batch", df.columns, key, when)
         return df.height
 
     def _frame(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pl.DataFrame:
@@ -469,15 +472,12 @@ class Store:
     def write_documents(self, df: pl.DataFrame, run_id: str) -> int:
         """Upsert documents. One stored already (its key hashes uri and content) keeps its first fetch's time and
         run unless its source or content type changed, so a rerun over the same files rewrites nothing."""
-        rows = _unique(frames.conform(df, frames.DOCUMENTS).with_columns(run_id=pl.lit(run_id)), ["doc_id"])
-        updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in rows.columns if c != "doc_id")
-        with self._transaction("documents", _documents=rows):
-            self.con.execute(
-                f"INSERT INTO documents ({_columns(rows.columns)}) SELECT {_columns(rows.columns)} FROM _documents "
-                f"ON CONFLICT (doc_id) DO UPDATE SET {updates} WHERE documents.source IS DISTINCT FROM excluded.source "
-                "OR documents.content_type IS DISTINCT FROM excluded.content_type"
-            )
-        return rows.height
+        rows = frames.conform(df, frames.DOCUMENTS).with_columns(run_id=pl.lit(run_id))
+        changed = (
+            "documents.source IS DISTINCT FROM excluded.source "
+            "OR documents.content_type IS DISTINCT FROM excluded.content_type"
+        )
+        return self._write("documents", rows, ["doc_id"], when=changed)
 
     def write_quarantine(self, df: pl.DataFrame, run_id: str) -> int:
         rows = frames.conform(df, frames.QUARANTINE).with_columns(
