@@ -255,7 +255,7 @@ def main() -> int:
     predictions = {name: run(mentions) for name, run in variants.items()}
     clusters = len(set(gold.values()))
     print(f"\n## Pairwise merge precision / recall: {len(gold)} gold-labelled mentions in {clusters} clusters\n")
-    print(f"| variant | entities | precision | recall | F1 | linked pairs | gold pairs |")
+    print("| variant | entities | precision | recall | F1 | linked pairs | gold pairs |")
     print("|---|--:|--:|--:|--:|--:|--:|")
     for name, predicted in predictions.items():
         s = pairwise(predicted, gold)

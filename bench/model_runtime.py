@@ -97,7 +97,7 @@ def main() -> None:
         report_truncation(ner._loaded.tokenizer, articles)
 
         ner_inputs = sentences[: args.ner_sentences]
-        print(f"\n## NER: pipeline('token-classification', aggregation_strategy='first') per sentence vs NerRunner")
+        print("\n## NER: pipeline('token-classification', aggregation_strategy='first') per sentence vs NerRunner")
         naive_ner = pipeline("token-classification", model=str(ner_dir), aggregation_strategy="first", device=device)
         expected, got, times = side_by_side(lambda xs: [naive_ner(x) for x in xs], ner, ner_inputs, args.chunks, device)
         check_entities(expected, got, exact=device.type == "cpu")
@@ -105,7 +105,7 @@ def main() -> None:
         print_speed(f"{len(ner_inputs)} sentences, {tokens} tokens", tokens, times)
 
         pairs = [(s, c) for s in sentences[: args.nli_sentences] for c in CLAIMS[: args.claims]]
-        print(f"\n## NLI: pipeline('text-classification', top_k=None) per (sentence, claim) vs NliRunner")
+        print("\n## NLI: pipeline('text-classification', top_k=None) per (sentence, claim) vs NliRunner")
         naive_nli = pipeline("text-classification", model=str(nli_dir), top_k=None, device=device)
         expected, got, times = side_by_side(
             lambda xs: [naive_nli({"text": p, "text_pair": h}) for p, h in xs], nli, pairs, args.chunks, device

@@ -13,7 +13,7 @@ P_SUM_TOLERANCE = 1e-3
 RELEVANCE = ["candidates", "no_overlap"]
 
 # UNRELATED rows were never sent to the model: no probabilities, score or evidence. Every other row has them all.
-SQL = f"""
+SQL = """
 SELECT st.*,
     st.p_entailment + st.p_neutral + st.p_contradiction AS p_sum,
     a.article_id IS NOT NULL AS chk_article_exists,
