@@ -60,7 +60,10 @@ def in_flight_limit(runner: TaskRunner) -> int:
 def split(ids: list[str], size: int, runner: TaskRunner) -> list[list[str]]:
     """Batches of at most `size` ids, and at least as many as the runner keeps in flight, so that a small night's
     work still spreads over every worker (and in-process, writing one batch overlaps computing the next)."""
-    size = max(1, min(size, math.ceil(len(ids) / in_flight_limit(runner))))
+    return chunks(ids, max(1, min(size, math.ceil(len(ids) / in_flight_limit(runner)))))
+
+
+def chunks(ids: list[str], size: int) -> list[list[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 

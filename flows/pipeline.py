@@ -18,17 +18,17 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner
 
-from flows.execution import model_task_runner, run_batches, split
+from flows.execution import chunks, model_task_runner, run_batches, split
 from flows.ledger import RunLedger, StageRecord
 from flows.linking import link_pending
 from flows.registered import fetch_registered
 from flows.summary import build_summary
-from models.loading import ModelUnavailable, ResolvedModel, resolve
+from models.loading import ModelUnavailable, resolve
 from models.ner import SETTING as NER_SETTING
 from models.nli import SETTING as NLI_SETTING
 from models.resident import ResidentModel
 from stancewire import __version__
-from stancewire.config import ModelSpec, RunParams
+from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
 from stancewire.store import Store
 from tasks.aliases import load_aliases
@@ -59,15 +59,14 @@ class RunResult:
     summary_md: str
 
 
-def resident_model(kind: str, spec: ModelSpec, resolved: ResolvedModel, params: RunParams) -> ResidentModel:
-    """The handle the batches carry: whichever process runs them loads the model once (models/resident.py)."""
+def resident_model(kind: str, params: RunParams) -> ResidentModel:
+    """The handle the NER ("ner") or stance ("nli") batches carry, named by what the configured model resolves to now;
+    whichever process runs a batch loads the model once (models/resident.py). Raises ModelUnavailable."""
+    spec, setting = (params.ner_model, NER_SETTING) if kind == "ner" else (params.nli_model, NLI_SETTING)
+    resolved = resolve(spec, setting)
     return ResidentModel(
         kind, spec, resolved.model_id, resolved.revision, params.device, params.token_budget, params.quantize_int8
     )
-
-
-def _batches(ids: list[str], size: int) -> list[list[str]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _fetch_and_clean(store: Store, ledger: RunLedger, run_id: str, params: RunParams) -> None:
@@ -109,17 +108,16 @@ def _fetch_and_clean(store: Store, ledger: RunLedger, run_id: str, params: RunPa
 
 def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams, runner: TaskRunner) -> None:
     try:
-        resolved = resolve(params.ner_model, NER_SETTING)
+        model = resident_model("ner", params)
     except ModelUnavailable as exc:
         ledger.skip("ner", str(exc))
         return
     with ledger.stage("ner") as rec:
-        articles, sentences = store.pending_ner(resolved.model_id, resolved.revision)
+        articles, sentences = store.pending_ner(model.model_id, model.revision)
         article_ids = articles["article_id"].to_list()
         rec.rows_in = len(article_ids)
         if not article_ids:
             return
-        model = resident_model("ner", params.ner_model, resolved, params)
         batches = split(article_ids, params.batch_size, runner)
         inputs = ({"sentences": sentences.filter(pl.col("article_id").is_in(b)), "model": model} for b in batches)
         with _skip_when_unloadable(rec):
@@ -144,7 +142,7 @@ def _quantities(store: Store, ledger: RunLedger, run_id: str, params: RunParams)
         languages, sentences, entities = store.pending_quantities(EXTRACTOR_VERSION)
         article_ids = languages["article_id"].to_list()
         rec.rows_in = len(article_ids)
-        for batch in _batches(article_ids, params.batch_size):
+        for batch in chunks(article_ids, params.batch_size):
             in_batch = pl.col("article_id").is_in(batch)
             found = quantities_task(sentences.filter(in_batch), languages.filter(in_batch), entities.filter(in_batch))
             done = pl.DataFrame({"article_id": batch}).with_columns(extractor_version=pl.lit(EXTRACTOR_VERSION))
@@ -154,18 +152,17 @@ def _quantities(store: Store, ledger: RunLedger, run_id: str, params: RunParams)
 
 def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams, runner: TaskRunner) -> None:
     try:
-        resolved = resolve(params.nli_model, NLI_SETTING)
+        model = resident_model("nli", params)
     except ModelUnavailable as exc:
         ledger.skip("stance", str(exc))
         return
     with ledger.stage("stance") as rec:
-        pairs, sentences = store.pending_stance(resolved.model_id, resolved.revision)
+        pairs, sentences = store.pending_stance(model.model_id, model.revision)
         rec.rows_in = pairs.height
         if pairs.is_empty():
             return
         load_task(store, run_id, {"quarantine": unscorable(pairs, sentences)})
         claims = store.claims(enabled_only=True)
-        model = resident_model("nli", params.nli_model, resolved, params)
         article_ids = pairs["article_id"].unique(maintain_order=True).to_list()
         languages, entities = store.article_languages(article_ids), store.latest_entities(article_ids)
         inputs = (

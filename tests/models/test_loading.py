@@ -182,11 +182,15 @@ def test_run_parameters_reach_the_runners(tmp_path):
     from flows.pipeline import resident_model
     from stancewire.config import RunParams
 
-    params = RunParams(device="cpu", token_budget=48, quantize_int8=True)
-    ner_spec = ModelSpec(id=str(make_tiny_ner(tmp_path / "ner")))
-    nli_spec = ModelSpec(id=str(make_tiny_nli(tmp_path / "nli")))
-    ner = resident_model("ner", ner_spec, resolve(ner_spec), params).runner()
-    nli = resident_model("nli", nli_spec, resolve(nli_spec), params).runner()
+    params = RunParams(
+        ner_model=ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))),
+        nli_model=ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))),
+        device="cpu",
+        token_budget=48,
+        quantize_int8=True,
+    )
+    ner = resident_model("ner", params).runner()
+    nli = resident_model("nli", params).runner()
     for runner in (ner, nli):
         assert runner._token_budget == 48
         assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in runner._loaded.model.modules())
