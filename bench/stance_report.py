@@ -11,17 +11,11 @@ Seed texts are read from `--seeds`, else `$STANCEWIRE_SHARED_DIR/seeds` or `../s
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+from offline_env import REPO_ROOT as REPO  # sets up sys.path and the environment before the imports below
 
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
