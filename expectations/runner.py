@@ -204,22 +204,31 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def input_checksum(source: Any, suite: ModuleType) -> str:
+def input_checksum(source: Any, suite: ModuleType, tables: dict[str, tuple[str, int, str]] | None = None) -> str:
     """A checksum of what a suite's outcome depends on: its query and expectations, the Great Expectations and
     DuckDB versions, and the columns and content (row count, XOR and sum of 64-bit row hashes) of every table its
-    query reads. Raises ValueError for a query whose outcome also depends on time or chance."""
+    query reads. `tables` caches table states across the suites of one validation (see `_table_state`). Raises
+    ValueError for a query whose outcome also depends on time or chance."""
     definition = json.dumps([e.configuration.to_json_dict() for e in suite.expectations()], sort_keys=True, default=str)
     parts = [gx.__version__, duckdb.__version__, suite.TABLE, suite.SQL, definition]
     for table in _tables_read(source, suite.SQL):
+        columns, rows, content = _table_state(source, table, {} if tables is None else tables)
+        parts += [table, columns, f"{rows} {content}"]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _table_state(source: Any, table: str, known: dict[str, tuple[str, int, str]]) -> tuple[str, int, str]:
+    """(columns with types, row count, XOR and sum of the row hashes) of a table, read once into `known`."""
+    if table not in known:
         state = _frame(
             source,
             f"SELECT (SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) "
             f"FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = {_literal(table)}) AS columns, "
-            f"(SELECT count(*) || ' ' || coalesce(bit_xor(h), 0) || ' ' || coalesce(sum(h::HUGEINT), 0) "
-            f"FROM (SELECT hash(t) AS h FROM main.{table} t)) AS content",
+            f"count(*) AS n, coalesce(bit_xor(h), 0) || ' ' || coalesce(sum(h::HUGEINT), 0) AS content "
+            f"FROM (SELECT hash(t) AS h FROM main.{table} t)",
         ).iloc[0]
-        parts += [table, str(state["columns"]), str(state["content"])]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        known[table] = (str(state["columns"]), int(state["n"]), str(state["content"]))
+    return known[table]
 
 
 def _validated(source: Any) -> dict[tuple[str, str], tuple[str, int]]:
@@ -245,15 +254,16 @@ def validate_all(source: Any, run_id: str, reuse: bool = True) -> ValidationRepo
     """
     datasource = None
     validated = _validated(source) if reuse else {}
+    states: dict[str, tuple[str, int, str]] = {}
     tables = []
     for suite in SUITES:
         try:
-            checksum: str | None = input_checksum(source, suite)
+            checksum: str | None = input_checksum(source, suite, states)
         except (duckdb.Error, ValueError):
             checksum = None  # the query below reports what is wrong
         if checksum and (suite.TABLE, checksum) in validated:
             earlier, evaluated = validated[(suite.TABLE, checksum)]
-            rows = int(_frame(source, f"SELECT count(*) AS n FROM main.{suite.TABLE}")["n"][0])
+            rows = _table_state(source, suite.TABLE, states)[1]
             tables.append(TableResult(suite.TABLE, rows, evaluated, [], checksum, earlier))
             continue
         try:
