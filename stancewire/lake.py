@@ -35,7 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from stancewire.store import open_readonly, schema_version, work_path
+from stancewire.store import fsync_dir, open_readonly, schema_version, work_path
 
 PARTITION_COLUMNS = ("date", "source_key")
 MANIFEST = "manifest.json"
@@ -275,11 +275,7 @@ def _swap_in(new: Path, out_dir: Path, old: Path) -> None:
         os.rename(out_dir, old)
         os.rename(new, out_dir)
         _remove(old)
-    fd = os.open(out_dir.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(out_dir.parent)
 
 
 @contextmanager

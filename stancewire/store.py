@@ -191,7 +191,7 @@ def _set_aside(work: Path, destination: Path) -> None:
     wal = Path(f"{work}.wal")
     if wal.exists():
         os.replace(wal, f"{destination}.wal")
-    _fsync_dir(work.parent)
+    fsync_dir(work.parent)
 
 
 def _seed_work(db: Path, work: Path) -> None:
@@ -206,7 +206,8 @@ def _seed_work(db: Path, work: Path) -> None:
         tmp.unlink()
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in `directory` durable."""
     if os.name == "posix":
         fd = os.open(directory, os.O_RDONLY)
         try:
@@ -317,7 +318,7 @@ class Store:
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-            _fsync_dir(self.db_path.parent)
+            fsync_dir(self.db_path.parent)
         return self.db_path
 
     # -- plumbing
