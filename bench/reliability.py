@@ -64,14 +64,18 @@ class Harness:
     env: dict[str, str]
     batch_size: int = 6
 
-    def run(
-        self, db: Path, sources: list[Path], *, extra_env: dict[str, str] | None = None, timeout: float = 900
-    ) -> tuple[int, float, str]:
-        """One `stancewire run`; (exit status, seconds, stderr tail). SIGKILL shows as -9."""
+    def _command(self, db: Path, sources: list[Path]) -> list[str]:
         command = [*_cli(), "run", "--db", str(db), "--claims", str(DEMO / "claims.yaml"), "--device", "cpu"]
         command += ["--ner-model", str(self.ner), "--nli-model", str(self.nli), "--batch-size", str(self.batch_size)]
         for source in sources:
             command += ["--source", str(source)]
+        return command
+
+    def run(
+        self, db: Path, sources: list[Path], *, extra_env: dict[str, str] | None = None, timeout: float = 900
+    ) -> tuple[int, float, str]:
+        """One `stancewire run`; (exit status, seconds, stderr tail). SIGKILL shows as -9."""
+        command = self._command(db, sources)
         started = time.monotonic()
         proc = subprocess.Popen(
             command,
@@ -90,10 +94,7 @@ class Harness:
 
     def run_killed_at(self, db: Path, sources: list[Path], after_s: float) -> tuple[int, float]:
         """A run killed with SIGKILL `after_s` seconds after it started (unless it finished first)."""
-        command = [*_cli(), "run", "--db", str(db), "--claims", str(DEMO / "claims.yaml"), "--device", "cpu"]
-        command += ["--ner-model", str(self.ner), "--nli-model", str(self.nli), "--batch-size", str(self.batch_size)]
-        for source in sources:
-            command += ["--source", str(source)]
+        command = self._command(db, sources)
         started = time.monotonic()
         proc = subprocess.Popen(
             command,
