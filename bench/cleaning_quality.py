@@ -16,7 +16,7 @@ Text folders are sites, so repetition across a site's documents plays its part. 
 
 A unit is a line of the gold after normalisation (a glued heading splits into two). The prediction is the title
 plus the lines of the cleaned text. Precision = predicted lines that are gold body or title / predicted lines;
-recall = gold body and title lines predicted / gold body and title lines (matched on tasks.boilerplate.line_key).
+recall = gold body and title lines predicted / gold body and title lines (matched on tasks.text.furniture.line_key).
 """
 
 import json
@@ -38,12 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stancewire.frames import DOCUMENTS  # noqa: E402
 from stancewire.ids import sha256_hex  # noqa: E402
-from tasks import boilerplate, extract  # noqa: E402
-from tasks.boilerplate import line_key  # noqa: E402
+from tasks.text import extract  # noqa: E402
+from tasks.text import furniture as boilerplate  # noqa: E402
+from tasks.text.furniture import line_key  # noqa: E402
 from tasks.clean import build_language_detector, clean_documents  # noqa: E402
-from tasks.dedup import NEAR_DUPLICATE_JACCARD, fingerprint  # noqa: E402
+from tasks.text.dedup import NEAR_DUPLICATE_JACCARD, fingerprint  # noqa: E402
 from tasks.fetch import document_id  # noqa: E402
-from tasks.text import normalise  # noqa: E402
+from tasks.text.decode import normalise  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent

@@ -5,7 +5,7 @@ recall against a hand-made gold, for the linker and simpler baselines side by si
 
 Data: real Italian news texts in $STANCEWIRE_SHARED_DIR/seeds and the trained NER model in
 $STANCEWIRE_SHARED_DIR/models/ner-e5small-it (default ../shared beside the checkout); texts are split into sentences
-with tasks.sentences and run through the NER stage, then linked.
+with tasks.text.sentences and run through the NER stage, then linked.
 
 Gold: bench/gold/seeds_entities.json maps (file, surface[, occurrence]) of every mention the model finds to a cluster
 of mentions that refer to the same real-world entity (cluster "-": NER noise such as "'" or an adjective, left out).
@@ -31,16 +31,16 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import flows.linking  # noqa: E402
-from flows.linking import link_pending  # noqa: E402
-from stancewire.frames import ARTICLES, DOCUMENTS, ENTITY, ENTITY_OVERRIDES, SENTENCES, empty  # noqa: E402
+import flows.link_mentions  # noqa: E402
+from flows.link_mentions import link_pending  # noqa: E402
+from stancewire.frames import ARTICLES, DOCUMENTS, ENTITIES, ENTITY_OVERRIDES, SENTENCES, empty  # noqa: E402
 from stancewire.ids import sha256_hex  # noqa: E402
 from stancewire.store import Store  # noqa: E402
-from tasks.aliases import AliasList, load_aliases, name_key  # noqa: E402
+from tasks.inputs.aliases import AliasList, load_aliases, name_key  # noqa: E402
 from tasks.fetch import document_id  # noqa: E402
 from tasks.link import link_mentions  # noqa: E402
 from tasks.ner import extract_entities  # noqa: E402
-from tasks.sentences import split_sentences  # noqa: E402
+from tasks.text.sentences import split_sentences  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 GOLD = BENCH / "gold" / "seeds_entities.json"
@@ -114,7 +114,7 @@ def pairwise(predicted: dict[str, str], gold: dict[str, str]) -> dict[str, float
 
 def linker(aliases: AliasList):
     def run(mentions: pl.DataFrame) -> dict[str, str]:
-        links = link_mentions(mentions, empty(ENTITY), aliases, empty(ENTITY_OVERRIDES)).links
+        links = link_mentions(mentions, empty(ENTITIES), aliases, empty(ENTITY_OVERRIDES)).links
         return dict(links.select("mention_id", "entity_id").iter_rows())
 
     return run
@@ -125,7 +125,7 @@ def baseline(key) -> object:
 
 
 def show_entities(mentions: pl.DataFrame, aliases: AliasList) -> pl.DataFrame:
-    result = link_mentions(mentions, empty(ENTITY), aliases, empty(ENTITY_OVERRIDES))
+    result = link_mentions(mentions, empty(ENTITIES), aliases, empty(ENTITY_OVERRIDES))
     joined = result.links.join(mentions.select("mention_id", "text", "label"), on="mention_id").join(
         result.entities.select("entity_id", "name", "type"), on="entity_id"
     )
@@ -173,7 +173,7 @@ def show_errors(predicted: dict[str, str], gold: dict[str, str], mentions: pl.Da
 
 def sql_demo(seeds: Path, texts: dict[str, str], sentences: pl.DataFrame, mentions: pl.DataFrame) -> None:
     """Land the seeds in a store (fetch day = file time: the seeds carry no dates), link, and run the README query."""
-    flows.linking.link_task = link_mentions  # the pure function: no Prefect engine needed here
+    flows.link_mentions.link_task = link_mentions  # the pure function: no Prefect engine needed here
     ids = {name: document_id(str(seeds / name), sha256_hex(text)) for name, text in texts.items()}
     docs = pl.DataFrame(
         [
@@ -203,7 +203,7 @@ def sql_demo(seeds: Path, texts: dict[str, str], sentences: pl.DataFrame, mentio
     with tempfile.TemporaryDirectory() as tmp, Store.open_run(Path(tmp) / "seeds.duckdb") as store:
         store.write_documents(docs, "bench")
         store.write_articles(articles, sentences, "bench")
-        store.write_entities(mentions, "bench", articles["article_id"], model_id=mentions["model_id"][0],
+        store.write_mentions(mentions, "bench", articles["article_id"], model_id=mentions["model_id"][0],
                              model_revision=mentions["model_revision"][0])
         counts = link_pending(store, "bench", load_aliases([]))
         print(f"\n## In DuckDB: {counts.mentions} mentions of {counts.articles} articles linked\n")
@@ -221,7 +221,7 @@ def link_speed(mentions: pl.DataFrame, aliases: AliasList, copies: int = 200) ->
          for i in range(copies)]
     )
     start = time.perf_counter()
-    link_mentions(many, empty(ENTITY), aliases, empty(ENTITY_OVERRIDES))
+    link_mentions(many, empty(ENTITIES), aliases, empty(ENTITY_OVERRIDES))
     return many.height / (time.perf_counter() - start)
 
 

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flows.registered import fetch_registered  # noqa: E402
 from stancewire.config import RunParams  # noqa: E402
 from stancewire.store import Store  # noqa: E402
-from tasks.polite import PoliteFetcher  # noqa: E402
-from tasks.sources import Source, sources_frame  # noqa: E402
+from tasks.web.fetcher import PoliteFetcher  # noqa: E402
+from tasks.inputs.sources import Source, sources_frame  # noqa: E402
 
 PARAGRAPH = "The regional council debated the water budget late into the night, and the vote was postponed again. "
 

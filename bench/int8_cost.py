@@ -21,7 +21,7 @@ from model_runtime import REPO_ROOT, generated_articles  # noqa: E402  (also put
 
 from models.ner import load_ner  # noqa: E402
 from stancewire.config import ModelSpec  # noqa: E402
-from tasks.sentences import split_sentences  # noqa: E402
+from tasks.text.sentences import split_sentences  # noqa: E402
 
 
 def main() -> None:

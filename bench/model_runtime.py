@@ -48,7 +48,7 @@ from models.batching import forward_logits  # noqa: E402
 from models.ner import load_ner  # noqa: E402
 from models.nli import COLUMNS, load_nli  # noqa: E402
 from stancewire.config import ModelSpec  # noqa: E402
-from tasks.sentences import split_sentences  # noqa: E402
+from tasks.text.sentences import split_sentences  # noqa: E402
 
 LAYERS, HIDDEN, HEADS, FFN, POSITIONS = 12, 768, 12, 3072, 512
 VOCAB = 8000  # embedding rows; the WordPiece trained on the texts uses fewer (its size varies slightly run to run)

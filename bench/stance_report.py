@@ -22,7 +22,7 @@ import polars as pl  # noqa: E402
 
 from stancewire.config import DEMO_DIR, ModelSpec, RunParams  # noqa: E402
 from stancewire.store import Store  # noqa: E402
-from tasks.claims import load_claims  # noqa: E402
+from tasks.inputs.claims import load_claims  # noqa: E402
 
 
 def _seeds(arg: str | None) -> Path | None:

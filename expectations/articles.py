@@ -9,7 +9,7 @@ from stancewire import frames
 TABLE = "articles"
 KEY = ["article_id"]
 COLUMNS = {c: t for c, t in frames.ARTICLES.items() if c not in ("text", "minhash")} | {"run_id": pl.String}
-MINHASH_BYTES = 256  # tasks.dedup.NUM_PERM uint32 values
+MINHASH_BYTES = 256  # tasks.text.dedup.NUM_PERM uint32 values
 
 SQL = f"""
 SELECT a.* EXCLUDE (text, minhash),

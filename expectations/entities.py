@@ -1,43 +1,44 @@
-"""Expectations for `entities`: mentions found by a NER model, as spans of the article text."""
+"""Expectations for `entities`: canonical entities, one per real-world thing."""
 
 import great_expectations.expectations as gxe
 import polars as pl
 
-from expectations.common import HEX32, holds, non_empty, not_null, probability, structure
+from expectations.common import HEX32, holds, non_empty, not_null, structure
 from stancewire import frames
 
 TABLE = "entities"
-KEY = ["mention_id"]
-COLUMNS = frames.ENTITIES | {"run_id": pl.String}
+KEY = ["entity_id"]
+COLUMNS = {c: t for c, t in frames.ENTITIES.items() if c != "declared_aliases"} | {
+    "merged_into": pl.String,
+    "run_id": pl.String,
+    "updated_at": frames.UTC_DATETIME,
+}
 
 SQL = """
-SELECT e.*,
-    a.article_id IS NOT NULL AS chk_article_exists,
-    coalesce(e.start >= 0 AND e.start < e."end", false) AS chk_span_valid,
-    coalesce(e."end" <= length(a.text), false) AS chk_end_within_text,
-    coalesce(substr(a.text, e.start + 1, e."end" - e.start) = e.text, false) AS chk_text_matches_span,
-    coalesce(s.article_id = e.article_id AND s.start <= e.start AND e."end" <= s."end", false)
-        AS chk_within_sentence
-FROM entities e
-LEFT JOIN articles a ON a.article_id = e.article_id
-LEFT JOIN sentences s ON s.sentence_id = e.sentence_id
+SELECT n.* EXCLUDE (declared_aliases, aliases),
+    n.entity_id = substr(sha256('entity' || chr(31) || n.entity_key), 1, 32) AS chk_id_from_key,
+    count(*) OVER (PARTITION BY n.entity_key) = 1 AS chk_key_unique,
+    coalesce(split_part(n.entity_key, ':', 1) = 'alias' OR n.type = split_part(n.entity_key, ':', 1)
+             OR n.type = split_part(n.entity_key, ':', 2), false) AS chk_type_matches_key,
+    (n.stands_for IS NULL OR s.entity_id IS NOT NULL) AS chk_stands_for_exists,
+    (n.merged_into IS NULL OR (m.entity_id IS NOT NULL AND m.merged_into IS NULL AND m.entity_id <> n.entity_id))
+        AS chk_merged_into_a_live_entity
+FROM entities n
+LEFT JOIN entities s ON s.entity_id = n.stands_for
+LEFT JOIN entities m ON m.entity_id = n.merged_into
 """
 
 
 def expectations() -> list[gxe.Expectation]:
     return [
         *structure(COLUMNS, KEY),
-        *not_null("article_id", "sentence_id", "start", "end", "text", "label", "score", "model_id", "run_id"),
-        *not_null("model_revision"),
-        *non_empty("label", "model_id"),
-        gxe.ExpectColumnValuesToMatchRegex(column="mention_id", regex=HEX32),
-        gxe.ExpectColumnValuesToNotMatchRegex(
-            column="label", regex=r"^[BIES]-", description="labels carry no B-/I- tag"
-        ),
-        *probability("score"),
-        holds("chk_article_exists", "the mention's article exists"),
-        holds("chk_span_valid", "0 <= start < end"),
-        holds("chk_end_within_text", "end lies within the article text"),
-        holds("chk_text_matches_span", "text equals the article text between start and end"),
-        holds("chk_within_sentence", "the mention lies inside its sentence"),
+        *not_null("entity_key", "type", "name", "origin", "run_id"),
+        *non_empty("entity_key", "type", "name"),
+        gxe.ExpectColumnValuesToMatchRegex(column="entity_id", regex=HEX32),
+        gxe.ExpectColumnValuesToBeInSet(column="origin", value_set=["alias_list", "mentions", "analyst"]),
+        holds("chk_id_from_key", "entity_id is the stable id of entity_key"),
+        holds("chk_key_unique", "one entity per entity_key"),
+        holds("chk_type_matches_key", "type is the one entity_key names"),
+        holds("chk_stands_for_exists", "stands_for names an existing entity"),
+        holds("chk_merged_into_a_live_entity", "merged_into names another entity that is not merged itself"),
     ]

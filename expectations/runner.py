@@ -16,11 +16,11 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from expectations import (
     articles,
-    canonical_entities,
     claims,
     documents,
     entities,
-    entity_links,
+    mention_links,
+    mentions,
     quantities,
     sentences,
     stance,
@@ -29,7 +29,7 @@ from expectations import (
 # Each suite module defines TABLE, KEY (the columns that identify a row), SQL (the frame to validate, with derived
 # chk_* columns for what Great Expectations cannot express) and expectations().
 SUITES: tuple[ModuleType, ...] = (
-    documents, articles, sentences, entities, claims, stance, canonical_entities, entity_links, quantities
+    documents, articles, sentences, mentions, claims, stance, entities, mention_links, quantities
 )
 SAMPLE_SIZE = 5
 

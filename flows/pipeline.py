@@ -18,11 +18,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner
 
-from flows.execution import chunks, model_task_runner, run_batches, split
+from flows.batches import chunks, model_task_runner, run_batches, split
 from flows.ledger import RunLedger, StageRecord
-from flows.linking import link_pending
+from flows.link_mentions import link_pending
 from flows.registered import fetch_registered
-from flows.summary import build_summary
+from flows.run_summary import build_summary
 from models.loading import ModelUnavailable, resolve
 from models.ner import SETTING as NER_SETTING
 from models.nli import SETTING as NLI_SETTING
@@ -31,10 +31,10 @@ from stancewire import __version__
 from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
 from stancewire.store import Store
-from tasks.aliases import load_aliases
-from tasks.claims import load_claims
+from tasks.inputs.aliases import load_aliases
+from tasks.inputs.claims import load_claims
 from tasks.clean import build_language_detector, clean_task, source_keys
-from tasks.dedup import DuplicateIndex
+from tasks.text.dedup import DuplicateIndex
 from tasks.fetch import fetch_task
 from tasks.load import load_task
 from tasks.ner import ner_task
@@ -125,7 +125,7 @@ def _ner(store: Store, ledger: RunLedger, run_id: str, params: RunParams, runner
                 done = pl.DataFrame({"article_id": batch}).with_columns(
                     model_id=pl.lit(model.model_id), model_revision=pl.lit(model.revision)
                 )
-                load_task(store, run_id, {"entities": entities, "ner_done": done})
+                load_task(store, run_id, {"entities": entities, "mentions_done": done})
                 rec.rows_out += entities.height
 
 
@@ -164,7 +164,7 @@ def _stance(store: Store, ledger: RunLedger, run_id: str, params: RunParams, run
         load_task(store, run_id, {"quarantine": unscorable(pairs, sentences)})
         claims = store.claims(enabled_only=True)
         article_ids = pairs["article_id"].unique(maintain_order=True).to_list()
-        languages, entities = store.article_languages(article_ids), store.latest_entities(article_ids)
+        languages, entities = store.article_languages(article_ids), store.latest_mentions(article_ids)
         inputs = (
             {
                 "pairs": pairs.filter(in_batch),

@@ -9,8 +9,8 @@ from stancewire.config import RunParams
 from stancewire.store import Store
 from tasks.crawl import crawl_sources, crawl_task
 from tasks.load import load_frames, load_task
-from tasks.polite import PoliteFetcher, TransferStats
-from tasks.sources import load_sources_file, sources_frame, sources_from_frame
+from tasks.web.fetcher import PoliteFetcher, TransferStats
+from tasks.inputs.sources import load_sources_file, sources_frame, sources_from_frame
 
 
 @dataclass

@@ -42,8 +42,8 @@ ARTICLES = {
     "text": pl.String,  # cleaned, normalised text; all offsets point into it
     "text_hash": pl.String,  # sha256 hex of text
     "extractor": pl.String,  # "trafilatura" | "plain" | "json"
-    "text_hash_normalised": pl.String,  # sha256 hex of the lowercased words of text (tasks.dedup)
-    "minhash": pl.Binary,  # MinHash of word 3-shingles (tasks.dedup), None for very short texts
+    "text_hash_normalised": pl.String,  # sha256 hex of the lowercased words of text (tasks.text.dedup)
+    "minhash": pl.Binary,  # MinHash of word 3-shingles (tasks.text.dedup), None for very short texts
     "duplicate_of": pl.String,  # the canonical article this one duplicates (exactly or nearly), else None
     "duplicate_similarity": pl.Float64,  # estimated Jaccard similarity to duplicate_of (1.0 exact)
 }
@@ -64,16 +64,16 @@ BOILERPLATE_LINES = {  # lines the clean stage removed from an article's extract
     "start": pl.Int32,  # char offsets into that text, end exclusive
     "end": pl.Int32,
     "text": pl.String,
-    "reason": pl.String,  # tasks.boilerplate signal: teaser, promo, duplicated_headline, context, ...
+    "reason": pl.String,  # tasks.text.furniture signal: teaser, promo, duplicated_headline, context, ...
 }
 
 SOURCE_LINES = {  # how many documents of a site (or source) carried a short line: repeated ones are furniture
     "source_key": pl.String,
-    "line_hash": pl.String,  # sha256 hex of tasks.boilerplate.line_key(line)
+    "line_hash": pl.String,  # sha256 hex of tasks.text.furniture.line_key(line)
     "docs": pl.Int64,
 }
 
-ENTITIES = {
+MENTIONS = {
     "mention_id": pl.String,  # sha256(article_id, start, end, label, model_id, model_revision)[:32]
     "article_id": pl.String,
     "sentence_id": pl.String,
@@ -86,7 +86,7 @@ ENTITIES = {
     "model_revision": pl.String,
 }
 
-ENTITY = {  # a canonical entity: one per real-world thing, whatever the spelling or language
+ENTITIES = {  # a canonical entity: one per real-world thing, whatever the spelling or language
     "entity_id": pl.String,  # stable_id("entity", entity_key)
     "entity_key": pl.String,  # "alias:<alias-list id>" | "<TYPE>:<name key>" | "analyst:<TYPE>:<name key>"
     "type": pl.String,  # PER | LOC | ORG | MISC | ... (the NER label set)
@@ -96,14 +96,14 @@ ENTITY = {  # a canonical entity: one per real-world thing, whatever the spellin
     "origin": pl.String,  # alias_list | mentions | analyst
 }
 
-ENTITY_LINKS = {  # mention → canonical entity
+MENTION_LINKS = {  # mention → canonical entity
     "mention_id": pl.String,
     "article_id": pl.String,
     "entity_id": pl.String,  # after analyst overrides
     "rule_entity_id": pl.String,  # what the linking rules chose
     "method": pl.String,  # alias | alias_joined | short_form | name
     "reason": pl.String,  # human-readable why, e.g. "short form of Volodymyr Zelensky in this article"
-    "name_key": pl.String,  # the normalised surface (tasks.aliases.name_key)
+    "name_key": pl.String,  # the normalised surface (tasks.inputs.aliases.name_key)
     "override_id": pl.String,  # the analyst override that moved it, or null
     "linker": pl.String,  # fingerprint of the rules and alias list that produced it
 }
@@ -134,7 +134,7 @@ STANCE = {
     "model_id": pl.String,
     "model_revision": pl.String,
     "label": pl.String,  # SUPPORT | REFUTE | NEUTRAL | UNRELATED (no sentence passed the relevance prefilter)
-    "score": pl.Float64,  # article-level probability of the label (see tasks/stance.py); None when UNRELATED
+    "score": pl.Float64,  # article-level probability of the label (see tasks/stance/__init__.py); None when UNRELATED
     "p_entailment": pl.Float64,  # of the evidence sentence; the three sum to 1; None when UNRELATED
     "p_neutral": pl.Float64,
     "p_contradiction": pl.Float64,

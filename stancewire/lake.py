@@ -4,7 +4,7 @@ Layout of an export directory:
 
     OUT_DIR/manifest.json                    what was exported, from which database and run, rows and bytes per table
     OUT_DIR/views.sql                        one CREATE OR REPLACE VIEW per table (and the analyst views)
-    OUT_DIR/<table>/data_0.parquet           small tables (claims, runs, sources, entity, ...)
+    OUT_DIR/<table>/data_0.parquet           small tables (claims, runs, sources, entities, ...)
     OUT_DIR/<table>/date=YYYY-MM-DD/source_key=<host>/data_0.parquet   tables with a row per article or document
 
 Tables that hold rows of articles (a NOT NULL `article_id` column) and `documents` are hive-partitioned by `date`, the

@@ -38,7 +38,7 @@ class StoreBusy(StoreError):
 
 
 def _load_migrations() -> list[tuple[int, str]]:
-    files = sorted(f for f in resources.files("stancewire").joinpath("sql").iterdir() if f.name.endswith(".sql"))
+    files = sorted(f for f in resources.files("stancewire").joinpath("sql").iterdir() if f.name[:3].isdigit())
     migrations = [(int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8")) for f in files]
     if [v for v, _ in migrations] != list(range(1, len(migrations) + 1)):
         raise RuntimeError(f"migrations must be numbered 1..n: {[f.name for f in files]}")
@@ -47,6 +47,7 @@ def _load_migrations() -> list[tuple[int, str]]:
 
 MIGRATIONS = _load_migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+VIEWS = resources.files("stancewire").joinpath("sql", "views.sql").read_text(encoding="utf-8")
 
 _open_here: set[Path] = set()  # working databases this process has open
 _open_here_lock = threading.Lock()
@@ -110,7 +111,7 @@ def _check_not_newer(version: int, path: Path) -> None:
 
 
 def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Apply the migrations the database lacks, each in its own transaction."""
+    """Apply the migrations the database lacks, each in its own transaction, then (re)define every view."""
     current = schema_version(con)
     _check_not_newer(current, path)
     for version, sql in MIGRATIONS[current:]:
@@ -123,6 +124,7 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+    con.execute(VIEWS)
 
 
 def open_readonly(db_path: str | Path, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
@@ -503,7 +505,7 @@ class Store:
             "WHERE a.text_hash IS DISTINCT FROM n.text_hash"
         )
         with self._transaction("articles", _articles=arts, _sentences=sents):
-            for table in ("entities", "ner_done", "stance", "quantities", "quantities_done"):
+            for table in ("mentions", "mentions_done", "stance", "quantities", "quantities_done"):
                 self.con.execute(f"DELETE FROM {table} WHERE article_id IN ({changed})")
             self.con.execute("DELETE FROM sentences WHERE article_id IN (SELECT article_id FROM _articles)")
             self._upsert("sentences", "_sentences", sents.columns, ["sentence_id"])
@@ -547,7 +549,7 @@ class Store:
             "WHERE duplicate_of IS NULL AND text_hash_normalised IS NOT NULL ORDER BY article_id"
         )
 
-    def write_entities(
+    def write_mentions(
         self,
         df: pl.DataFrame,
         run_id: str,
@@ -558,7 +560,7 @@ class Store:
     ) -> int:
         """Replace this model revision's mentions of the given articles and mark them done (even with no mention)."""
         revision = _revision(model_revision)
-        rows = frames.conform(df, frames.ENTITIES).with_columns(pl.col("model_revision").fill_null(""))
+        rows = frames.conform(df, frames.MENTIONS).with_columns(pl.col("model_revision").fill_null(""))
         foreign = rows.filter((pl.col("model_id") != model_id) | (pl.col("model_revision") != revision))
         if foreign.height:
             raise ValueError(f"{foreign.height} mentions are not from model {model_id}@{revision or '(default)'}")
@@ -571,14 +573,14 @@ class Store:
             done_at=pl.lit(now, frames.UTC_DATETIME),
         )
         mentions = _unique(rows, ["mention_id"]).with_columns(run_id=pl.lit(run_id))
-        with self._transaction("entities", _mentions=mentions, _done=done):
+        with self._transaction("mentions", _mentions=mentions, _done=done):
             self.con.execute(
-                "DELETE FROM entities WHERE model_id = ? AND model_revision = ? "
+                "DELETE FROM mentions WHERE model_id = ? AND model_revision = ? "
                 "AND article_id IN (SELECT article_id FROM _done)",
                 [model_id, revision],
             )
-            self._upsert("entities", "_mentions", mentions.columns, ["mention_id"])
-            self._upsert("ner_done", "_done", done.columns, ["article_id", "model_id", "model_revision"])
+            self._upsert("mentions", "_mentions", mentions.columns, ["mention_id"])
+            self._upsert("mentions_done", "_done", done.columns, ["article_id", "model_id", "model_revision"])
         return mentions.height
 
     def write_claims(self, df: pl.DataFrame) -> int:
@@ -675,9 +677,9 @@ class Store:
         duplicates of other articles are never processed."""
         pending = (
             "SELECT a.article_id FROM articles a "
-            "WHERE a.duplicate_of IS NULL AND NOT EXISTS (SELECT 1 FROM ner_done n WHERE n.article_id = a.article_id "
+            "WHERE a.duplicate_of IS NULL AND NOT EXISTS (SELECT 1 FROM mentions_done n WHERE n.article_id = a.article_id "
             "AND n.model_id = $model AND n.model_revision = $revision) "
-            "AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.article_id = a.article_id "
+            "AND NOT EXISTS (SELECT 1 FROM mentions e WHERE e.article_id = a.article_id "
             "AND e.model_id = $model AND e.model_revision = $revision) "
             "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.item_id = a.article_id AND q.stage = 'ner')"
         )
@@ -709,16 +711,16 @@ class Store:
         pending = (
             "SELECT a.article_id FROM articles a LEFT JOIN quantities_done q USING (article_id) "
             "WHERE q.article_id IS NULL OR q.extractor_version <> $version "
-            "OR q.done_at < (SELECT max(n.done_at) FROM ner_done n WHERE n.article_id = a.article_id)"
+            "OR q.done_at < (SELECT max(n.done_at) FROM mentions_done n WHERE n.article_id = a.article_id)"
         )
         params = {"version": extractor_version}
         languages = self._frame(
             f"SELECT article_id, language FROM articles WHERE article_id IN ({pending}) ORDER BY article_id", params
         )
         languages = frames.conform(languages, {"article_id": pl.String, "language": pl.String})
-        return languages, self._sentences_of(pending, params), self.latest_entities(languages["article_id"].to_list())
+        return languages, self._sentences_of(pending, params), self.latest_mentions(languages["article_id"].to_list())
 
-    def latest_entities(self, article_ids: Sequence[str]) -> pl.DataFrame:
+    def latest_mentions(self, article_ids: Sequence[str]) -> pl.DataFrame:
         """Mentions (article_id, sentence_id, start, text, label) of the latest NER run of the given articles."""
         frame = self._frame(
             "SELECT article_id, sentence_id, start, text, label FROM v_latest_entities "
@@ -811,29 +813,29 @@ class Store:
     # -- canonical entities
 
     def pending_links(self, linker: str) -> pl.DataFrame:
-        """All latest-model mentions (frames.ENTITIES) of the articles holding a mention that `linker` (the link
+        """All latest-model mentions (frames.MENTIONS) of the articles holding a mention that `linker` (the link
         rules and alias list fingerprint) has not linked and the link stage has not quarantined."""
         pending = (
-            "SELECT e.article_id FROM v_latest_entities e WHERE NOT EXISTS (SELECT 1 FROM entity_mentions l "
+            "SELECT e.article_id FROM v_latest_entities e WHERE NOT EXISTS (SELECT 1 FROM mention_links l "
             "WHERE l.mention_id = e.mention_id AND l.linker = $linker) "
             "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.item_id = e.mention_id AND q.stage = 'link')"
         )
         mentions = self._frame(
-            f"SELECT {_columns(frames.ENTITIES)} FROM v_latest_entities WHERE article_id IN ({pending}) "
+            f"SELECT {_columns(frames.MENTIONS)} FROM v_latest_entities WHERE article_id IN ({pending}) "
             "ORDER BY article_id, start, mention_id",
             {"linker": linker},
         )
-        return frames.conform(mentions, frames.ENTITIES)
+        return frames.conform(mentions, frames.MENTIONS)
 
-    def canonical_entities(self) -> pl.DataFrame:
+    def entities(self) -> pl.DataFrame:
         return frames.conform(
-            self._frame(f"SELECT {_columns(frames.ENTITY)} FROM entity ORDER BY entity_id"), frames.ENTITY
+            self._frame(f"SELECT {_columns(frames.ENTITIES)} FROM entities ORDER BY entity_id"), frames.ENTITIES
         )
 
-    def entity_links(self) -> pl.DataFrame:
+    def mention_links(self) -> pl.DataFrame:
         return frames.conform(
-            self._frame(f"SELECT {_columns(frames.ENTITY_LINKS)} FROM entity_mentions ORDER BY mention_id"),
-            frames.ENTITY_LINKS,
+            self._frame(f"SELECT {_columns(frames.MENTION_LINKS)} FROM mention_links ORDER BY mention_id"),
+            frames.MENTION_LINKS,
         )
 
     def entity_overrides(self) -> pl.DataFrame:
@@ -842,22 +844,22 @@ class Store:
             frames.ENTITY_OVERRIDES,
         )
 
-    def write_entities_canonical(self, df: pl.DataFrame, run_id: str) -> int:
-        """Upsert canonical entities (frames.ENTITY); merged_into and aliases are the store's to maintain."""
-        rows = _unique(frames.conform(df, frames.ENTITY), ["entity_id"]).with_columns(
+    def write_entities(self, df: pl.DataFrame, run_id: str) -> int:
+        """Upsert canonical entities (frames.ENTITIES); merged_into and aliases are the store's to maintain."""
+        rows = _unique(frames.conform(df, frames.ENTITIES), ["entity_id"]).with_columns(
             run_id=pl.lit(run_id), updated_at=pl.lit(_now(), frames.UTC_DATETIME)
         )
-        return self._write("entity", rows, ["entity_id"])
+        return self._write("entities", rows, ["entity_id"])
 
-    def write_entity_links(self, links: pl.DataFrame, article_ids: Iterable[str], run_id: str) -> int:
-        """Replace the links of the given articles with `links` (frames.ENTITY_LINKS)."""
-        rows = _unique(frames.conform(links, frames.ENTITY_LINKS), ["mention_id"]).with_columns(
+    def write_mention_links(self, links: pl.DataFrame, article_ids: Iterable[str], run_id: str) -> int:
+        """Replace the links of the given articles with `links` (frames.MENTION_LINKS)."""
+        rows = _unique(frames.conform(links, frames.MENTION_LINKS), ["mention_id"]).with_columns(
             run_id=pl.lit(run_id), linked_at=pl.lit(_now(), frames.UTC_DATETIME)
         )
         articles = pl.DataFrame({"article_id": sorted(set(article_ids))}, schema={"article_id": pl.String})
-        with self._transaction("entity_mentions", _links=rows, _linked=articles):
-            self.con.execute("DELETE FROM entity_mentions WHERE article_id IN (SELECT article_id FROM _linked)")
-            self._upsert("entity_mentions", "_links", rows.columns, ["mention_id"])
+        with self._transaction("mention_links", _links=rows, _linked=articles):
+            self.con.execute("DELETE FROM mention_links WHERE article_id IN (SELECT article_id FROM _linked)")
+            self._upsert("mention_links", "_links", rows.columns, ["mention_id"])
         return rows.height
 
     def add_entity_override(self, override: pl.DataFrame) -> None:
@@ -876,31 +878,31 @@ class Store:
             {"entity_id": list(merged_into), "merged_into": list(merged_into.values())},
             schema={"entity_id": pl.String, "merged_into": pl.String},
         )
-        with self._transaction("entity", _changed=changed, _merged=merged):
+        with self._transaction("entities", _changed=changed, _merged=merged):
             self.con.execute(
-                "UPDATE entity_mentions SET entity_id = c.entity_id, override_id = c.override_id "
-                "FROM _changed c WHERE entity_mentions.mention_id = c.mention_id"
+                "UPDATE mention_links SET entity_id = c.entity_id, override_id = c.override_id "
+                "FROM _changed c WHERE mention_links.mention_id = c.mention_id"
             )
             self.con.execute(
-                "DELETE FROM entity_mentions l WHERE NOT EXISTS (SELECT 1 FROM entities e WHERE e.mention_id = l.mention_id)"
+                "DELETE FROM mention_links l WHERE NOT EXISTS (SELECT 1 FROM mentions e WHERE e.mention_id = l.mention_id)"
             )
             self.con.execute(
-                "UPDATE entity SET merged_into = m.merged_into FROM (SELECT n.entity_id, g.merged_into FROM entity n "
+                "UPDATE entities SET merged_into = m.merged_into FROM (SELECT n.entity_id, g.merged_into FROM entities n "
                 "LEFT JOIN _merged g USING (entity_id)) m "
-                "WHERE entity.entity_id = m.entity_id AND entity.merged_into IS DISTINCT FROM m.merged_into"
+                "WHERE entities.entity_id = m.entity_id AND entities.merged_into IS DISTINCT FROM m.merged_into"
             )
             self.con.execute(
-                "DELETE FROM entity n WHERE NOT EXISTS (SELECT 1 FROM entity_mentions l "
+                "DELETE FROM entities n WHERE NOT EXISTS (SELECT 1 FROM mention_links l "
                 "WHERE n.entity_id IN (l.entity_id, l.rule_entity_id)) "
                 "AND NOT EXISTS (SELECT 1 FROM entity_overrides o WHERE n.entity_id IN (o.entity_id, o.target_id)) "
-                "AND NOT EXISTS (SELECT 1 FROM entity s WHERE s.stands_for = n.entity_id)"
+                "AND NOT EXISTS (SELECT 1 FROM entities s WHERE s.stands_for = n.entity_id)"
             )
             self.con.execute(
-                "UPDATE entity SET aliases = a.aliases FROM (SELECT n.entity_id, list_sort(list_distinct(list_concat("
+                "UPDATE entities SET aliases = a.aliases FROM (SELECT n.entity_id, list_sort(list_distinct(list_concat("
                 "coalesce(n.declared_aliases, []), coalesce(list(trim(e.text)) FILTER (WHERE e.text IS NOT NULL), [])"
-                "))) AS aliases FROM entity n LEFT JOIN entity_mentions l ON l.entity_id = n.entity_id "
-                "LEFT JOIN entities e ON e.mention_id = l.mention_id GROUP BY n.entity_id, n.declared_aliases) a "
-                "WHERE entity.entity_id = a.entity_id AND entity.aliases IS DISTINCT FROM a.aliases"
+                "))) AS aliases FROM entities n LEFT JOIN mention_links l ON l.entity_id = n.entity_id "
+                "LEFT JOIN mentions e ON e.mention_id = l.mention_id GROUP BY n.entity_id, n.declared_aliases) a "
+                "WHERE entities.entity_id = a.entity_id AND entities.aliases IS DISTINCT FROM a.aliases"
             )
         return changed.height
 

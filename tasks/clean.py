@@ -13,12 +13,12 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import ARTICLES, BOILERPLATE_LINES, QUARANTINE, SENTENCES, SOURCE_LINES, conform
 from stancewire.ids import sha256_hex
-from tasks.boilerplate import SOURCE_REPEAT_MIN_DOCS, Decision, body_text, classify_lines, source_line_hashes
-from tasks.dedup import DuplicateIndex, Fingerprint, fingerprint
-from tasks.extract import Extracted, ExtractionError, extract_html, extract_json, extract_plain
-from tasks.language import UNDETERMINED, build_language_detector, detect_language, line_languages
-from tasks.sentences import split_sentences
-from tasks.text import NotTextError, decode_payload, normalise
+from tasks.text.furniture import SOURCE_REPEAT_MIN_DOCS, Decision, body_text, classify_lines, source_line_hashes
+from tasks.text.dedup import DuplicateIndex, Fingerprint, fingerprint
+from tasks.text.extract import Extracted, ExtractionError, extract_html, extract_json, extract_plain
+from tasks.text.language import UNDETERMINED, build_language_detector, detect_language, line_languages
+from tasks.text.sentences import split_sentences
+from tasks.text.decode import NotTextError, decode_payload, normalise
 
 __all__ = ["CleanResult", "build_language_detector", "clean_documents", "clean_task", "source_keys"]
 

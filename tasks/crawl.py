@@ -16,11 +16,11 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import DOCUMENTS, FETCH_STATE, QUARANTINE, SOURCE_HEALTH, conform
 from stancewire.ids import sha256_hex
-from tasks.discover import DiscoveryError, Entry, Listing, canonical_url, parse_feed, parse_sitemap, parse_url_list
-from tasks.download import Download, DownloadError, redact_url
+from tasks.web.listings import DiscoveryError, Entry, Listing, canonical_url, parse_feed, parse_sitemap, parse_url_list
+from tasks.web.download import Download, DownloadError, redact_url
 from tasks.fetch import FetchResult, documents_from_download, fetch_sources
-from tasks.polite import PoliteFetcher
-from tasks.sources import FEED_KINDS, Source
+from tasks.web.fetcher import PoliteFetcher
+from tasks.inputs.sources import FEED_KINDS, Source
 
 MAX_FAILURES = 3  # an article URL that failed this many runs in a row is not tried again until a listing changes it
 MAX_SITEMAP_DEPTH = 2  # an index of indexes of urlsets

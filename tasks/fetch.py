@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import DOCUMENTS, QUARANTINE, conform
 from stancewire.ids import sha256_hex
-from tasks.download import Download, DownloadError, download, new_client, redact_url, scrub_urls
+from tasks.web.download import Download, DownloadError, download, new_client, redact_url, scrub_urls
 
 HTML, PLAIN, JSON = "text/html", "text/plain", "application/json"
 JSON_LINES = "jsonl"  # split into one application/json document per line

@@ -4,7 +4,7 @@ The merge rule is conservative; a mention joins an entity only by one of these, 
 
 1. alias_joined: two adjacent mentions (at most one character apart, e.g. "Corea del" + "Nord", which NER sometimes
    splits) whose joined text is a spelling of exactly one alias-list entry accepting both labels.
-2. alias: the mention's name key (tasks.aliases.name_key: case, accents, hyphens, transliteration endings folded)
+2. alias: the mention's name key (tasks.inputs.aliases.name_key: case, accents, hyphens, transliteration endings folded)
    is a spelling of exactly one alias-list entry that accepts its NER label.
 3. short_form: a person's name the article also gives in full, by first or last words ("Zelensky", "Kim" after
    "Volodymyr Zelensky", "Kim Jong Un"), provided exactly one full name in the article fits. A mention NER labelled
@@ -29,17 +29,17 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from stancewire.frames import ENTITIES, ENTITY, ENTITY_LINKS, ENTITY_OVERRIDES, QUARANTINE, conform, empty
+from stancewire.frames import MENTIONS, ENTITIES, MENTION_LINKS, ENTITY_OVERRIDES, QUARANTINE, conform, empty
 from stancewire.ids import stable_id
-from tasks.aliases import AliasEntry, AliasList, name_key
+from tasks.inputs.aliases import AliasEntry, AliasList, name_key
 
 LINKER_VERSION = "1"  # bump when the rules change: every article is linked again
 
 
 @dataclass
 class LinkResult:
-    entities: pl.DataFrame  # ENTITY: every entity a new link points to, existing names kept
-    links: pl.DataFrame  # ENTITY_LINKS, overrides applied
+    entities: pl.DataFrame  # ENTITIES: every entity a new link points to, existing names kept
+    links: pl.DataFrame  # MENTION_LINKS, overrides applied
     quarantine: pl.DataFrame  # mentions that hold no name at all
 
 
@@ -66,9 +66,9 @@ def link_mentions(
     overrides: pl.DataFrame,
 ) -> LinkResult:
     """Link every mention of the given articles (pass all of an article's mentions: short forms are resolved
-    within it). `existing` holds stored entities (ENTITY), whose preferred names are kept; `overrides` the analyst
+    within it). `existing` holds stored entities (ENTITIES), whose preferred names are kept; `overrides` the analyst
     corrections (ENTITY_OVERRIDES)."""
-    mentions = conform(mentions, {c: t for c, t in ENTITIES.items() if c not in ("model_id", "model_revision")})
+    mentions = conform(mentions, {c: t for c, t in MENTIONS.items() if c not in ("model_id", "model_revision")})
     rows = mentions.sort("article_id", "start", "end", "mention_id").to_dicts()
     fingerprint = linker_fingerprint(aliases)
     links, bad, chosen = [], [], []
@@ -95,7 +95,7 @@ def link_mentions(
                     "linker": fingerprint,
                 }
             )
-    link_frame = pl.DataFrame(links, schema=ENTITY_LINKS) if links else empty(ENTITY_LINKS)
+    link_frame = pl.DataFrame(links, schema=MENTION_LINKS) if links else empty(MENTION_LINKS)
     return LinkResult(
         entities=_entities(chosen, existing, aliases),
         links=apply_overrides(link_frame, overrides),
@@ -180,7 +180,7 @@ def _name_entities(rows: list[dict[str, Any]], choices: list[_Choice | None]) ->
 
 
 def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFrame, aliases: AliasList) -> pl.DataFrame:
-    known = {r["entity_key"]: r for r in conform(existing, ENTITY).to_dicts()}
+    known = {r["entity_key"]: r for r in conform(existing, ENTITIES).to_dicts()}
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     entries: dict[str, AliasEntry] = {}
     for row, choice in chosen:
@@ -227,7 +227,7 @@ def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFra
                 "origin": "mentions",
             }
         )
-    return pl.DataFrame(rows, schema=ENTITY) if rows else empty(ENTITY)
+    return pl.DataFrame(rows, schema=ENTITIES) if rows else empty(ENTITIES)
 
 
 def _quarantine(bad: list[dict[str, Any]]) -> pl.DataFrame:
@@ -292,7 +292,7 @@ def apply_overrides(links: pl.DataFrame, overrides: pl.DataFrame) -> pl.DataFram
             entity_id=pl.when(match).then(pl.lit(target)).otherwise(pl.col("entity_id")),
             override_id=pl.when(match).then(pl.lit(split["override_id"])).otherwise(pl.col("override_id")),
         )
-    return conform(links, ENTITY_LINKS)
+    return conform(links, MENTION_LINKS)
 
 
 @task(name="link", cache_policy=NO_CACHE)

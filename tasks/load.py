@@ -11,7 +11,7 @@ def load_frames(store: Store, run_id: str, frames: dict[str, pl.DataFrame]) -> d
     """Write whichever of documents, quarantine, articles+sentences, boilerplate_lines, source_lines, entities,
     stance are given; return row counts.
 
-    Entities come with `ner_done` (article_id, model_id, model_revision): the articles the model has processed,
+    Entities come with `mentions_done` (article_id, model_id, model_revision): the articles the model has processed,
     including those where it found nothing, so they are not run again. Quantities likewise come with
     `quantities_done` (article_id, extractor_version).
 
@@ -34,8 +34,8 @@ def _write_frames(store: Store, run_id: str, frames: dict[str, pl.DataFrame]) ->
     if "source_lines" in frames:
         store.add_source_lines(frames["source_lines"], run_id)
     if "entities" in frames:
-        done = frames["ner_done"]
-        store.write_entities(
+        done = frames["mentions_done"]
+        store.write_mentions(
             frames["entities"],
             run_id,
             done["article_id"].to_list(),

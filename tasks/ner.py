@@ -7,7 +7,7 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from stancewire.frames import ENTITIES, conform, empty
+from stancewire.frames import MENTIONS, conform, empty
 from stancewire.ids import stable_id
 
 
@@ -31,7 +31,7 @@ def extract_entities(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
     `sentences` needs sentence_id, article_id, start, text (frames.SENTENCES).
     """
     if sentences.is_empty():
-        return empty(ENTITIES)
+        return empty(MENTIONS)
     predictions = model(sentences["text"].to_list())
     rows = []
     for sentence, mentions in zip(sentences.iter_rows(named=True), predictions, strict=True):
@@ -52,8 +52,8 @@ def extract_entities(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
                 }
             )
     if not rows:
-        return empty(ENTITIES)
-    return conform(pl.DataFrame(rows, schema=ENTITIES), ENTITIES)
+        return empty(MENTIONS)
+    return conform(pl.DataFrame(rows, schema=MENTIONS), MENTIONS)
 
 
 @task(name="ner", cache_policy=NO_CACHE)

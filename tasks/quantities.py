@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import QUANTITIES, conform, empty
 from stancewire.ids import stable_id
-from tasks.terms import STOPWORDS, fold, stem
+from tasks.text.stems import STOPWORDS, fold, stem
 
 EXTRACTOR_VERSION = "1"
 _DOT_THOUSANDS = {"it", "de", "es", "fr", "pt", "nl", "da", "sv", "no", "pl", "ro", "tr", "id"}

@@ -15,7 +15,7 @@ def store(tmp_path):
 
 def test_every_table_has_a_suite():
     assert [s.TABLE for s in SUITES] == [
-        "documents", "articles", "sentences", "entities", "claims", "stance", "entity", "entity_mentions", "quantities"
+        "documents", "articles", "sentences", "mentions", "claims", "stance", "entities", "mention_links", "quantities"
     ]
 
 
@@ -33,7 +33,7 @@ def test_bad_values_fail_with_a_readable_report(store):
     mention = written["entities"].filter(text="Milano")["mention_id"][0]
     store.con.execute("UPDATE stance SET p_entailment = 0.5 WHERE article_id = ?", [article])  # p sum 0.7
     store.con.execute("UPDATE stance SET label = 'MAYBE' WHERE article_id <> ?", [article])
-    store.con.execute('UPDATE entities SET "end" = 500 WHERE mention_id = ?', [mention])  # past the text end
+    store.con.execute('UPDATE mentions SET "end" = 500 WHERE mention_id = ?', [mention])  # past the text end
     store.con.execute("UPDATE articles SET language = 'ita' WHERE article_id = ?", [article])
     store.con.execute("UPDATE claims SET language = NULL")
 
@@ -44,17 +44,17 @@ def test_bad_values_fail_with_a_readable_report(store):
     assert {
         ("stance", "p_sum"),
         ("stance", "label"),
-        ("entities", "chk_end_within_text"),
-        ("entities", "chk_text_matches_span"),
+        ("mentions", "chk_end_within_text"),
+        ("mentions", "chk_text_matches_span"),
         ("articles", "language"),
         ("claims", "language"),
     } <= failed
     assert [t.table for t in report.tables if t.success] == [
-        "documents", "sentences", "entity", "entity_mentions", "quantities"
+        "documents", "sentences", "entities", "mention_links", "quantities"
     ]
 
     md = report.markdown()
-    assert "FAILED" in md and "### entities" in md
+    assert "FAILED" in md and "### mentions" in md
     assert (
         f"end lies within the article text (`expect_column_values_to_be_in_set`): 1 of 4 rows; "
         f"e.g. mention_id `{mention}`" in md

@@ -23,10 +23,10 @@ from tests.flows.test_pipeline import params_for, tiny_models  # noqa: F401  (ti
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
 
-PARTITIONED = {"documents", "articles", "sentences", "boilerplate_lines", "entities", "ner_done", "entity_mentions",
+PARTITIONED = {"documents", "articles", "sentences", "boilerplate_lines", "mentions", "mentions_done", "mention_links",
                "stance", "quantities", "quantities_done"}
 ONE_FILE = {"runs", "stage_runs", "claims", "validation_results", "quarantine", "source_lines", "sources", "fetch_state",
-            "entity", "entity_overrides"}
+            "entities", "entity_overrides"}
 
 
 @pytest.fixture(scope="module")

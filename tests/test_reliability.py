@@ -27,7 +27,7 @@ from flows.cli import app
 from flows.pipeline import ValidationFailed, stancewire_pipeline
 from stancewire.config import DEMO_DIR, ModelSpec, RunParams
 from stancewire.store import Store, open_readonly
-from tasks import download as dl
+from tasks.web import download as dl
 from tasks.clean import build_language_detector, clean_documents
 from tasks.fetch import fetch_sources, fetch_task
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
@@ -435,10 +435,10 @@ def test_credentials_never_reach_logs(loopback, caplog, monkeypatch):
 
 def test_html_and_text_size_limits_quarantine_instead_of_stalling():
     import tasks.clean
-    import tasks.extract
+    import tasks.text.extract
 
     docs = make_documents(["ok.txt"])
-    big_html = "<html><body>" + "<span>x</span>" * (tasks.extract.MAX_HTML_ELEMENTS + 1) + "</body></html>"
+    big_html = "<html><body>" + "<span>x</span>" * (tasks.text.extract.MAX_HTML_ELEMENTS + 1) + "</body></html>"
     long_text = "Roma è grande. " * (tasks.clean.MAX_TEXT_CHARS // 15 + 1)
     rows = [
         {**docs.row(0, named=True), "doc_id": "html", "content_type": "text/html", "payload": big_html.encode()},

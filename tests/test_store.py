@@ -105,7 +105,7 @@ def make_entities(articles: pl.DataFrame, sentences: pl.DataFrame, model=NER) ->
                     "model_revision": model[1],
                 }
             )
-    return pl.DataFrame(rows, schema=frames.ENTITIES)
+    return pl.DataFrame(rows, schema=frames.MENTIONS)
 
 
 def make_claims(**changes) -> pl.DataFrame:
@@ -158,14 +158,14 @@ def fill(store: Store, run_id: str = "run-1") -> dict[str, pl.DataFrame]:
     stance = make_stance(sentences, [(a, "capital") for a in articles["article_id"]])
     store.write_documents(docs, run_id)
     store.write_articles(articles, sentences, run_id)
-    store.write_entities(entities, run_id, articles["article_id"], **AS_NER)
+    store.write_mentions(entities, run_id, articles["article_id"], **AS_NER)
     store.write_claims(claims)
     store.write_stance(stance, run_id)
     return {"documents": docs, "articles": articles, "sentences": sentences, "entities": entities, "stance": stance}
 
 
 def counts(store: Store) -> dict[str, int]:
-    tables = ["documents", "articles", "sentences", "entities", "ner_done", "claims", "stance", "quarantine"]
+    tables = ["documents", "articles", "sentences", "mentions", "mentions_done", "claims", "stance", "quarantine"]
     return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
@@ -189,7 +189,7 @@ def test_schema_is_created_once_and_versioned(db):
                 store.con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall()
             )
     assert versions == list(range(1, SCHEMA_VERSION + 1))
-    assert {"runs", "stage_runs", "documents", "articles", "entities", "stance", "validation_results"} <= names
+    assert {"runs", "stage_runs", "documents", "articles", "mentions", "stance", "validation_results"} <= names
     assert {"v_claim_support_by_source_day", "v_top_entities", "v_article_stance", "v_runs"} <= set(views)
     assert all(views.values()), "every view is documented"
     assert work_path(db).exists() and not db.exists()  # nothing is published until publish()
@@ -205,6 +205,43 @@ def test_newer_schema_is_refused(db):
         open_readonly(db)
 
 
+def test_a_store_from_before_the_table_renames_keeps_its_rows_and_views(tmp_path):
+    """A version-7 store (mentions in `entities`, canonical entities in `entity`, views bound to those names) comes
+    out with the tables renamed, every row kept and the analysts' views answering from the renamed tables."""
+    from stancewire.store import MIGRATIONS
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(work_path(db)))
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for version, sql in MIGRATIONS[:7]:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?)", [version])
+    con.execute("CREATE VIEW v_latest_entities AS SELECT * FROM entities")  # as version 7 defined its views
+    con.execute(
+        "INSERT INTO entities (mention_id, article_id, sentence_id, start, \"end\", text, label, score, model_id, "
+        "model_revision, run_id) VALUES ('m1', 'a1', 'a1:0', 0, 4, 'Roma', 'LOC', 0.9, 'ner', '', 'r0')"
+    )
+    con.execute("INSERT INTO ner_done (article_id, model_id, model_revision, run_id, done_at) VALUES ('a1', 'ner', '', 'r0', now())")
+    con.execute(
+        "INSERT INTO entity (entity_id, entity_key, type, name, origin, run_id, updated_at) "
+        "VALUES ('e1', 'LOC:roma', 'LOC', 'Roma', 'mentions', 'r0', now())"
+    )
+    con.execute(
+        "INSERT INTO entity_mentions (mention_id, article_id, entity_id, rule_entity_id, method, name_key, linker, "
+        "run_id, linked_at) VALUES ('m1', 'a1', 'e1', 'e1', 'name', 'roma', 'l', 'r0', now())"
+    )
+    con.close()
+
+    with Store.open_run(db) as store:
+        tables = {n for (n,) in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert {"mentions", "mentions_done", "entities", "mention_links"} <= tables
+        assert not {"entity", "entity_mentions", "ner_done"} & tables
+        assert store.query("SELECT text FROM mentions")["text"].to_list() == ["Roma"]
+        assert store.query("SELECT entity_key FROM entities")["entity_key"].to_list() == ["LOC:roma"]
+        assert store.query("SELECT mention_id FROM v_latest_entities")["mention_id"].to_list() == ["m1"]
+        assert store.query("SELECT entity_name FROM v_entity_mentions")["entity_name"].to_list() == ["Roma"]
+
+
 def test_writes_are_idempotent(store):
     fill(store)
     first = counts(store)
@@ -214,8 +251,8 @@ def test_writes_are_idempotent(store):
         "documents": 2,
         "articles": 2,
         "sentences": 4,
-        "entities": 4,
-        "ner_done": 2,
+        "mentions": 4,
+        "mentions_done": 2,
         "claims": 2,
         "stance": 2,
         "quarantine": 0,
@@ -233,8 +270,8 @@ def test_failed_write_rolls_back(store):
     written = fill(store)
     broken = written["entities"].with_columns(mention_id=pl.lit(None, pl.String))
     with pytest.raises(duckdb.ConstraintException):
-        store.write_entities(broken, "run-2", written["articles"]["article_id"], **AS_NER)
-    assert counts(store)["entities"] == 4
+        store.write_mentions(broken, "run-2", written["articles"]["article_id"], **AS_NER)
+    assert counts(store)["mentions"] == 4
 
 
 def test_sentences_of_other_articles_are_rejected(store):
@@ -286,16 +323,16 @@ def test_pending_ner_is_per_model_revision_and_remembers_empty_articles(store):
     assert sorted(todo["article_id"]) == sorted(articles["article_id"]) and todo_sentences.height == 4
 
     only_a = make_entities(articles, sentences).filter(pl.col("article_id") == articles["article_id"][0])
-    store.write_entities(only_a, "run-1", articles["article_id"], **AS_NER)  # the second article has no mention
+    store.write_mentions(only_a, "run-1", articles["article_id"], **AS_NER)  # the second article has no mention
     assert store.pending_ner(*NER)[0].height == 0
     assert store.pending_ner(NER[0], "r2")[0].height == 2
     assert store.pending_ner(NER[0], None)[0].height == 2
 
     # Rewriting an article's mentions replaces them, leaving other model revisions alone.
     other = make_entities(articles, sentences, model=(NER[0], "r2"))
-    store.write_entities(other, "run-2", articles["article_id"], model_id=NER[0], model_revision="r2")
-    store.write_entities(only_a.head(1), "run-3", [articles["article_id"][0]], **AS_NER)
-    per_model = store.query("SELECT model_revision, count(*) AS n FROM entities GROUP BY 1 ORDER BY 1")
+    store.write_mentions(other, "run-2", articles["article_id"], model_id=NER[0], model_revision="r2")
+    store.write_mentions(only_a.head(1), "run-3", [articles["article_id"][0]], **AS_NER)
+    per_model = store.query("SELECT model_revision, count(*) AS n FROM mentions GROUP BY 1 ORDER BY 1")
     assert per_model.rows() == [("r1", 1), ("r2", 4)]
 
 
@@ -303,7 +340,7 @@ def test_entities_from_another_model_are_rejected(store):
     docs = make_documents()
     articles, sentences = make_articles(docs)
     with pytest.raises(ValueError, match="not from model"):
-        store.write_entities(
+        store.write_mentions(
             make_entities(articles, sentences), "run-1", [], model_id="other-model", model_revision=None
         )
 
@@ -337,7 +374,7 @@ def test_changed_article_text_drops_its_derived_rows(store):
     def per_article(table):
         return set(store.query(f"SELECT DISTINCT article_id FROM {table}")["article_id"])
 
-    assert per_article("entities") == per_article("ner_done") == per_article("stance") == {a2}
+    assert per_article("mentions") == per_article("mentions_done") == per_article("stance") == {a2}
     assert store.query("SELECT count(*) AS n FROM sentences WHERE article_id = ?", [a1])["n"][0] == 3
     assert store.pending_ner(*NER)[0]["article_id"].to_list() == [a1]
 

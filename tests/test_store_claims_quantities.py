@@ -59,7 +59,7 @@ def test_quantities_are_read_once_and_again_after_a_new_ner_run_or_a_text_change
     assert run_quantities(store, "run-2") == []  # nothing new, article without quantities included
 
     entities = make_entities(articles, sentences)
-    store.write_entities(entities, "run-3", articles["article_id"].to_list(), **AS_NER)
+    store.write_mentions(entities, "run-3", articles["article_id"].to_list(), **AS_NER)
     assert sorted(run_quantities(store, "run-3")) == ids  # entities changed: links are re-read
     assert store.query("SELECT entities FROM quantities").rows() == [(["Roma"],)]
 

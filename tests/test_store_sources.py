@@ -4,7 +4,7 @@ import polars as pl
 
 from stancewire.frames import FETCH_STATE, SOURCE_HEALTH
 from stancewire.store import Store
-from tasks.sources import Source, sources_frame
+from tasks.inputs.sources import Source, sources_frame
 
 T1, T2, T3 = (datetime(2025, 6, d, 6, tzinfo=UTC) for d in (10, 11, 12))
 

@@ -6,10 +6,10 @@ from collections import Counter
 import polars as pl
 
 from bench import synthetic
-from tasks.claims import load_claims
-from tasks.dedup import DuplicateIndex, fingerprint
-from tasks.relevance import select_candidates
-from tasks.sentences import split_sentences
+from tasks.inputs.claims import load_claims
+from tasks.text.dedup import DuplicateIndex, fingerprint
+from tasks.stance.relevance import select_candidates
+from tasks.text.sentences import split_sentences
 
 
 def test_same_seed_same_articles_other_seed_other_articles():

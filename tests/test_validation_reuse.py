@@ -66,7 +66,7 @@ def test_a_changed_table_and_the_suites_joining_it_are_validated_again(store):
     assert report.success
     again = {table for table, earlier in reused(report).items() if earlier is None}
     # every suite whose query reads `articles`; documents, claims and the canonical entity tables are untouched
-    assert again == {"articles", "sentences", "entities", "stance", "quantities"}
+    assert again == {"articles", "sentences", "mentions", "stance", "quantities"}
 
 
 def test_a_corrupted_row_is_still_caught(store, passed):
@@ -81,8 +81,8 @@ def test_a_corrupted_row_is_still_caught(store, passed):
 
 
 def test_a_deleted_row_changes_the_checksum(store):
-    store.con.execute("DELETE FROM entities WHERE mention_id = (SELECT min(mention_id) FROM entities)")
-    assert reused(validated(store, "run-2"))["entities"] is None
+    store.con.execute("DELETE FROM mentions WHERE mention_id = (SELECT min(mention_id) FROM mentions)")
+    assert reused(validated(store, "run-2"))["mentions"] is None
 
 
 def test_a_changed_column_type_is_validated_again(store):

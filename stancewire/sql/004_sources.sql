@@ -31,22 +31,5 @@ CREATE TABLE fetch_state (
     run_id VARCHAR NOT NULL
 );
 
--- Articles of registered sources with the source that led to them and the publication date its listing gave.
-CREATE OR REPLACE VIEW v_source_articles AS
-SELECT
-    f.source_id,
-    a.article_id,
-    a.url,
-    a.title,
-    coalesce(a.published, f.published) AS published,
-    a.language,
-    s.language_hint,
-    d.fetched_at
-FROM articles a
-JOIN documents d ON d.doc_id = a.doc_id
-JOIN fetch_state f ON f.url = d.uri
-LEFT JOIN sources s USING (source_id);
-
 COMMENT ON TABLE sources IS 'Registered sources (feeds, sitemaps, URL lists, folders) with options and health.';
 COMMENT ON TABLE fetch_state IS 'Per canonical URL: validators and content hash of the last fetch, so reruns fetch only new or changed URLs.';
-COMMENT ON VIEW v_source_articles IS 'Articles of registered sources, with the publication date from the listing when the page gave none.';

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import flows.pipeline
 from flows.cli import app
-from flows.execution import WORKER_MALLOC, model_task_runner
+from flows.batches import WORKER_MALLOC, model_task_runner
 from flows.pipeline import RunResult, stancewire_pipeline
 from models.loading import usable_cpus
 from models.resident import load_counts
@@ -25,10 +25,10 @@ pytestmark = pytest.mark.usefixtures("prefect_backend")
 
 # Rows the model stages produce, in a stable order, without the run that wrote them.
 PRODUCED = {
-    "entities": "SELECT * EXCLUDE (run_id) FROM entities ORDER BY mention_id",
-    "ner_done": "SELECT * EXCLUDE (run_id, done_at) FROM ner_done ORDER BY article_id",
+    "entities": "SELECT * EXCLUDE (run_id) FROM mentions ORDER BY mention_id",
+    "mentions_done": "SELECT * EXCLUDE (run_id, done_at) FROM mentions_done ORDER BY article_id",
     "stance": "SELECT * EXCLUDE (run_id, scored_at) FROM stance ORDER BY article_id, claim_id",
-    "entity_mentions": "SELECT * EXCLUDE (run_id, linked_at) FROM entity_mentions ORDER BY mention_id",
+    "mention_links": "SELECT * EXCLUDE (run_id, linked_at) FROM mention_links ORDER BY mention_id",
 }
 BATCH = 3  # demo articles per task: several batches for two workers
 DEMO_NAMES = {"Valmora": "B-LOC", "Marseille": "B-LOC", "Turin": "B-LOC", "Bertolini": "B-ORG", "Lindenau": "B-ORG"}
@@ -59,7 +59,7 @@ def in_process(tmp_path_factory, tiny_models):
     db = tmp_path_factory.mktemp("in-process") / "out.duckdb"
     run(db, tiny_models, dask=None)
     rows = produced(db)
-    assert rows["entities"].height > 20 and rows["stance"].height and rows["ner_done"].height > 2 * BATCH
+    assert rows["entities"].height > 20 and rows["stance"].height and rows["mentions_done"].height > 2 * BATCH
     return rows
 
 

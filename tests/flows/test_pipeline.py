@@ -87,7 +87,7 @@ def test_missing_models_are_reported_not_invented(tmp_path, tiny_models):
     missing = ModelSpec(id=str(tmp_path / "no-such-model"))
     result = stancewire_pipeline(params=params_for(db, tiny_models).model_copy(update={"ner_model": missing, "nli_model": missing}))
     assert "ner not run" in result.summary_md and "stance not run" in result.summary_md
-    assert read(db, "SELECT count(*) n FROM entities")["n"][0] == 0
+    assert read(db, "SELECT count(*) n FROM mentions")["n"][0] == 0
     stages = dict(read(db, "SELECT stage, status FROM stage_runs").iter_rows())
     assert stages["ner"] == "skipped" and stages["stance"] == "skipped"
 
@@ -102,7 +102,7 @@ def test_a_model_that_resolves_but_does_not_load_is_skipped_with_the_reason(tmp_
     assert result.status == "succeeded"
     ner = read(db, "SELECT status, reason FROM stage_runs WHERE stage = 'ner'").row(0, named=True)
     assert ner["status"] == "skipped" and str(broken) in ner["reason"]
-    assert read(db, "SELECT count(*) n FROM entities")["n"][0] == 0
+    assert read(db, "SELECT count(*) n FROM mentions")["n"][0] == 0
     assert read(db, "SELECT count(*) n FROM stance")["n"][0] > 0  # the other model stage still ran
     with pytest.raises(ModelsMissing, match="ner"):
         stancewire_pipeline(params=params.model_copy(update={"require_models": True}))

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.ledger import RunLedger
 from flows.registered import fetch_registered
-from flows.summary import build_summary
+from flows.run_summary import build_summary
 from stancewire.config import RunParams
 from stancewire.store import Store
 from tests.tasks.newsroom import rss, serve

@@ -7,10 +7,10 @@ import pytest
 
 from stancewire.frames import DOCUMENTS, FETCH_STATE, QUARANTINE, SOURCE_HEALTH
 from tasks import crawl as crawl_module
-from tasks import download as dl
+from tasks.web import download as dl
 from tasks.crawl import MAX_FAILURES, CrawlResult, crawl_sources
-from tasks.polite import PoliteFetcher
-from tasks.sources import Source
+from tasks.web.fetcher import PoliteFetcher
+from tasks.inputs.sources import Source
 from tests.tasks.newsroom import rss, serve
 
 NOW = datetime(2025, 6, 12, 6, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 
 from stancewire.frames import DOCUMENTS, QUARANTINE
 from stancewire.ids import sha256_hex
-from tasks import download as dl
+from tasks.web import download as dl
 from tasks.fetch import FetchResult, document_id, fetch_sources
 
 NOW = datetime(2025, 5, 1, 12, tzinfo=UTC)

@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from stancewire.frames import ENTITY, ENTITY_OVERRIDES, empty
-from tasks.aliases import AliasFileError, AliasList, load_aliases, name_key
+from stancewire.frames import ENTITIES, ENTITY_OVERRIDES, empty
+from tasks.inputs.aliases import AliasFileError, AliasList, load_aliases, name_key
 from tasks.link import entity_id, link_mentions
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -31,7 +31,7 @@ def mention(article: str, start: int, text: str, label: str, sentence: int = 0) 
 def link(rows: list[dict], aliases: AliasList, overrides: pl.DataFrame | None = None, existing=None):
     return link_mentions(
         pl.DataFrame(rows),
-        existing if existing is not None else empty(ENTITY),
+        existing if existing is not None else empty(ENTITIES),
         aliases,
         overrides if overrides is not None else empty(ENTITY_OVERRIDES),
     )

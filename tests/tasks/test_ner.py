@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from stancewire.frames import ENTITIES
+from stancewire.frames import MENTIONS
 from tasks.ner import extract_entities
 
 
@@ -47,7 +47,7 @@ def test_mentions_are_mapped_to_article_offsets():
         }
     )
     ents = extract_entities(sentences, GazetteerNer())
-    assert ents.schema == pl.Schema(ENTITIES)
+    assert ents.schema == pl.Schema(MENTIONS)
     assert sorted(ents.select("text", "label", "sentence_id").iter_rows()) == [
         ("Marta Ricci", "PER", "a:1"),
         ("Valmora", "LOC", "a:0"),

@@ -1,0 +1,44 @@
+"""Entity linking against the store: link the mentions not linked yet, then re-apply every analyst override.
+
+Shared by the pipeline's link stage and `stancewire entities`.
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from stancewire.store import Store
+from tasks.inputs.aliases import AliasList
+from tasks.link import apply_overrides, link_task, linker_fingerprint, merge_targets
+
+
+@dataclass
+class LinkCounts:
+    articles: int
+    mentions: int
+    relinked: int
+
+
+def link_pending(store: Store, run_id: str, aliases: AliasList) -> LinkCounts:
+    """Link the mentions of every article with a mention these rules and aliases have not linked (all of them when
+    the alias list changed), then re-apply the overrides to all links."""
+    mentions = store.pending_links(linker_fingerprint(aliases))
+    article_ids = mentions["article_id"].unique().to_list()
+    if article_ids:
+        result = link_task(mentions, store.entities(), aliases, store.entity_overrides())
+        store.write_entities(result.entities, run_id)
+        store.write_mention_links(result.links, article_ids, run_id)
+        store.write_quarantine(result.quarantine, run_id)
+    return LinkCounts(len(article_ids), mentions.height, reapply_overrides(store))
+
+
+def reapply_overrides(store: Store) -> int:
+    """Recompute every link's entity from its rule entity and the overrides; returns the number of links moved."""
+    overrides = store.entity_overrides()
+    links = store.mention_links()
+    before = links.select("mention_id", old_entity="entity_id", old_override="override_id")
+    moved = apply_overrides(links, overrides).join(before, on="mention_id").filter(
+        (pl.col("entity_id") != pl.col("old_entity")) | pl.col("override_id").ne_missing(pl.col("old_override"))
+    )
+    store.apply_entity_overrides(moved, merge_targets(overrides))
+    return moved.height

@@ -1,0 +1,91 @@
+"""The run summary: one Markdown text for the Prefect artifact and the command line."""
+
+from pathlib import Path
+
+import polars as pl
+
+from flows.ledger import RunLedger
+from stancewire.store import Store
+
+EXAMPLE_QUERIES = (
+    "SELECT * FROM v_claim_support_by_source_day ORDER BY day DESC LIMIT 20",
+    "SELECT name, type, mentions, articles, sources FROM v_entities ORDER BY mentions DESC LIMIT 20",
+    "SELECT title, claim_text, label, evidence_text FROM v_article_stance WHERE label <> 'NEUTRAL'",
+)
+
+
+def md_table(df: pl.DataFrame) -> str:
+    if df.is_empty():
+        return "_none_"
+    cells = [[("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ") for v in row] for row in df.rows()]
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * df.width]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def build_summary(store: Store, run_id: str, ledger: RunLedger, report, db_path: Path) -> str:
+    stages = pl.DataFrame(
+        [
+            {"stage": r.stage, "status": r.status, "in": r.rows_in, "out": r.rows_out, "note": r.reason or ""}
+            for r in ledger.records.values()
+        ]
+    )
+    claim_stance = store.query(
+        """
+        SELECT c.claim_id, c.text AS claim,
+               count(*) FILTER (WHERE s.label = 'SUPPORT') AS support,
+               count(*) FILTER (WHERE s.label = 'REFUTE') AS refute,
+               count(*) FILTER (WHERE s.label = 'NEUTRAL') AS neutral,
+               count(*) FILTER (WHERE s.label = 'UNRELATED') AS unrelated,
+               left(arg_max(s.evidence_text, s.score) FILTER (WHERE s.label = 'SUPPORT'), 120)
+                   || ' (' || round(max(s.score) FILTER (WHERE s.label = 'SUPPORT'), 2) || ')' AS strongest_support,
+               left(arg_max(s.evidence_text, s.score) FILTER (WHERE s.label = 'REFUTE'), 120)
+                   || ' (' || round(max(s.score) FILTER (WHERE s.label = 'REFUTE'), 2) || ')' AS strongest_refute
+        FROM claims c LEFT JOIN v_latest_stance s USING (claim_id)
+        WHERE c.enabled
+        GROUP BY ALL ORDER BY c.claim_id
+        """
+    )
+    top_entities = store.query(
+        "SELECT name AS entity, type, mentions, articles, sources FROM v_entities WHERE mentions > 0 "
+        "ORDER BY mentions DESC, name LIMIT 10"
+    )
+    quarantined = store.query(
+        "SELECT stage, reason, count(*) AS items FROM quarantine WHERE run_id = ? GROUP BY ALL ORDER BY items DESC",
+        [run_id],
+    )
+    models = store.query(
+        """
+        SELECT 'ner' AS stage, model_id, model_revision, count(*) AS rows FROM mentions WHERE run_id = ? GROUP BY ALL
+        UNION ALL
+        SELECT 'stance', model_id, model_revision, count(*) FROM stance WHERE run_id = ? GROUP BY ALL
+        """,
+        [run_id, run_id],
+    )
+    sources = store.source_health()
+    warnings = [f"- **{stage} not run**: {why}" for stage, why in ledger.skipped.items()]
+    warnings += [
+        f"- **source {s['source_id']} failing** ({s['consecutive_failures']} runs in a row): {s['last_error']}"
+        for s in sources.filter(pl.col("enabled") & (pl.col("consecutive_failures") > 0)).iter_rows(named=True)
+    ]
+    parts = [
+        f"# stancewire run `{run_id}`",
+        f"Database: `{db_path}` ({'published' if report.success else 'NOT published: validation failed'})",
+        *(["## Warnings", *warnings] if warnings else []),
+        "## Stages",
+        md_table(stages),
+        "## Stance per claim (all articles in the store, latest score per model)",
+        md_table(claim_stance),
+        "## Top entities",
+        md_table(top_entities),
+        "## Models used in this run",
+        md_table(models),
+        "## Quarantined in this run",
+        md_table(quarantined),
+        *(["## Source health", md_table(sources)] if sources.height else []),
+        "## Validation",
+        report.markdown(),
+        "## Query it",
+        "\n".join(f'    stancewire query --db {db_path} "{q}"' for q in EXAMPLE_QUERIES),
+    ]
+    return "\n\n".join(parts) + "\n"

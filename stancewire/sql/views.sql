@@ -1,0 +1,343 @@
+-- Every analyst-facing view, defined once and applied (CREATE OR REPLACE) each time a run opens the store,
+-- after the migrations: a migration changes tables, never views.
+
+-- One stance row per (article, claim): the most recently scored one, ignoring rows scored before the claim text changed.
+CREATE OR REPLACE VIEW v_latest_stance AS
+SELECT s.*
+FROM stance s
+JOIN claims c USING (claim_id)
+WHERE s.scored_at >= c.updated_at
+QUALIFY row_number() OVER (
+    PARTITION BY s.article_id, s.claim_id ORDER BY s.scored_at DESC, s.model_id, s.model_revision
+) = 1;
+COMMENT ON VIEW v_latest_stance IS
+    'One stance row per (article, claim): the most recently scored, ignoring rows older than the claim text.';
+
+-- The mentions of the NER model revision that processed each article most recently.
+CREATE OR REPLACE VIEW v_latest_entities AS
+WITH latest AS (
+    SELECT article_id, model_id, model_revision
+    FROM mentions_done
+    QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY done_at DESC, model_id, model_revision) = 1
+)
+SELECT e.*
+FROM mentions e
+JOIN latest USING (article_id, model_id, model_revision);
+COMMENT ON VIEW v_latest_entities IS 'Entity mentions of the NER model revision that processed each article last.';
+
+-- Entities by normalised surface form (lower case, single spaces) and label.
+CREATE OR REPLACE VIEW v_top_entities AS
+SELECT
+    lower(regexp_replace(trim(text), '\s+', ' ', 'g')) AS entity,
+    label,
+    count(*) AS mentions,
+    count(DISTINCT article_id) AS articles
+FROM v_latest_entities
+GROUP BY ALL
+ORDER BY mentions DESC, articles DESC, entity;
+COMMENT ON VIEW v_top_entities IS 'Entities by normalised text and label: mentions and distinct articles (latest NER model).';
+
+-- Runs, newest first, with their duration and the stages and tables that failed.
+CREATE OR REPLACE VIEW v_runs AS
+SELECT
+    r.run_id,
+    r.status,
+    r.started_at,
+    r.finished_at,
+    date_diff('millisecond', r.started_at, r.finished_at) / 1000.0 AS duration_s,
+    r.ner_model,
+    r.ner_revision,
+    r.nli_model,
+    r.nli_revision,
+    r.counts,
+    (SELECT string_agg(stage, ', ' ORDER BY stage) FROM stage_runs g
+     WHERE g.run_id = r.run_id AND g.status = 'failed') AS failed_stages,
+    (SELECT string_agg(table_name, ', ' ORDER BY table_name) FROM validation_results v
+     WHERE v.run_id = r.run_id AND NOT v.success) AS failed_tables
+FROM runs r
+ORDER BY r.started_at DESC;
+COMMENT ON VIEW v_runs IS 'Runs, newest first: status, duration, models, counts, failed stages and failed validation tables.';
+
+-- Articles of registered sources with the source that led to them and the publication date its listing gave.
+CREATE OR REPLACE VIEW v_source_articles AS
+SELECT
+    f.source_id,
+    a.article_id,
+    a.url,
+    a.title,
+    coalesce(a.published, f.published) AS published,
+    a.language,
+    s.language_hint,
+    d.fetched_at
+FROM articles a
+JOIN documents d ON d.doc_id = a.doc_id
+JOIN fetch_state f ON f.url = d.uri
+LEFT JOIN sources s USING (source_id);
+COMMENT ON VIEW v_source_articles IS 'Articles of registered sources, with the publication date from the listing when the page gave none.';
+
+-- Mentions of the latest NER model with their canonical entity, article source and UTC day.
+CREATE OR REPLACE VIEW v_entity_mentions AS
+SELECT
+    e.mention_id,
+    e.article_id,
+    e.sentence_id,
+    e.start,
+    e."end",
+    e.text,
+    e.label,
+    l.entity_id,
+    n.name AS entity_name,
+    n.type AS entity_type,
+    n.entity_key,
+    n.stands_for,
+    s.name AS stands_for_name,
+    l.method,
+    a.source,
+    a.site,
+    CAST(timezone('UTC', coalesce(a.published, d.fetched_at)) AS DATE) AS day
+FROM v_latest_entities e
+JOIN mention_links l USING (mention_id)
+JOIN entities n ON n.entity_id = l.entity_id
+LEFT JOIN entities s ON s.entity_id = n.stands_for
+JOIN articles a ON a.article_id = e.article_id
+LEFT JOIN documents d ON d.doc_id = a.doc_id;
+COMMENT ON VIEW v_entity_mentions IS 'Latest-model mentions with canonical entity (id, name, type, what it can stand for), source, site and UTC day.';
+
+-- Canonical entities that are not merged away, with how often and where they are mentioned.
+CREATE OR REPLACE VIEW v_entities AS
+SELECT
+    n.entity_id,
+    n.name,
+    n.type,
+    n.entity_key,
+    n.aliases,
+    n.stands_for,
+    s.name AS stands_for_name,
+    count(m.mention_id) AS mentions,
+    count(DISTINCT m.article_id) AS articles,
+    count(DISTINCT coalesce(m.site, m.source)) AS sources
+FROM entities n
+LEFT JOIN entities s ON s.entity_id = n.stands_for
+LEFT JOIN v_entity_mentions m ON m.entity_id = n.entity_id
+WHERE n.merged_into IS NULL
+GROUP BY ALL
+ORDER BY mentions DESC, n.name;
+COMMENT ON VIEW v_entities IS 'Canonical entities not merged away: mentions, articles and sources (latest NER model).';
+
+-- Pairs of entities in the same article; both orders are listed, so filter on entity_name alone.
+CREATE OR REPLACE VIEW v_entity_cooccurrence_article AS
+WITH present AS (
+    SELECT DISTINCT article_id, entity_id, entity_name FROM v_entity_mentions
+)
+SELECT
+    x.entity_id,
+    x.entity_name,
+    y.entity_id AS other_id,
+    y.entity_name AS other_name,
+    count(*) AS articles
+FROM present x
+JOIN present y ON y.article_id = x.article_id AND y.entity_id <> x.entity_id
+GROUP BY ALL;
+COMMENT ON VIEW v_entity_cooccurrence_article IS 'Entity pairs mentioned in the same article (both orders): number of articles.';
+
+-- Pairs of entities in the same sentence; both orders are listed.
+CREATE OR REPLACE VIEW v_entity_cooccurrence_sentence AS
+WITH present AS (
+    SELECT DISTINCT article_id, sentence_id, entity_id, entity_name FROM v_entity_mentions
+)
+SELECT
+    x.entity_id,
+    x.entity_name,
+    y.entity_id AS other_id,
+    y.entity_name AS other_name,
+    count(*) AS sentences,
+    count(DISTINCT x.article_id) AS articles
+FROM present x
+JOIN present y ON y.sentence_id = x.sentence_id AND y.entity_id <> x.entity_id
+GROUP BY ALL;
+COMMENT ON VIEW v_entity_cooccurrence_sentence IS 'Entity pairs mentioned in the same sentence (both orders): sentences and articles.';
+
+-- Mentions of each entity per source, site and UTC day (publication day, fetch day when unknown).
+CREATE OR REPLACE VIEW v_entity_mentions_by_source_day AS
+SELECT
+    entity_id,
+    entity_name,
+    entity_type,
+    source,
+    site,
+    day,
+    count(*) AS mentions,
+    count(DISTINCT article_id) AS articles
+FROM v_entity_mentions
+GROUP BY ALL;
+COMMENT ON VIEW v_entity_mentions_by_source_day IS 'Per entity, source, site and UTC day: mentions and articles.';
+
+-- Entities of the articles that support, refute or are neutral toward each claim, most frequent first.
+CREATE OR REPLACE VIEW v_top_entities_by_stance AS
+WITH counted AS (
+    SELECT
+        s.claim_id,
+        c.text AS claim_text,
+        s.label AS stance,
+        m.entity_id,
+        m.entity_name,
+        m.entity_type,
+        count(DISTINCT m.article_id) AS articles,
+        count(*) AS mentions
+    FROM v_latest_stance s
+    JOIN claims c USING (claim_id)
+    JOIN v_entity_mentions m ON m.article_id = s.article_id
+    GROUP BY ALL
+)
+SELECT
+    *,
+    row_number() OVER (PARTITION BY claim_id, stance ORDER BY articles DESC, mentions DESC, entity_name) AS rank
+FROM counted
+ORDER BY claim_id, stance, rank;
+COMMENT ON VIEW v_top_entities_by_stance IS 'Per claim and stance label: entities of those articles ranked by articles, then mentions.';
+
+CREATE OR REPLACE VIEW v_claim_support_by_source_day AS
+SELECT
+    c.claim_id,
+    c.text AS claim_text,
+    a.source,
+    a.site,
+    CAST(timezone('UTC', coalesce(a.published, d.fetched_at)) AS DATE) AS day,
+    count(*) FILTER (WHERE s.label = 'SUPPORT') AS n_support,
+    count(*) FILTER (WHERE s.label = 'REFUTE') AS n_refute,
+    count(*) FILTER (WHERE s.label = 'NEUTRAL') AS n_neutral,
+    count(*) FILTER (WHERE s.label = 'UNRELATED') AS n_unrelated,
+    count(*) AS n_articles
+FROM v_latest_stance s
+JOIN claims c USING (claim_id)
+JOIN articles a USING (article_id)
+LEFT JOIN documents d ON d.doc_id = a.doc_id
+GROUP BY ALL;
+COMMENT ON VIEW v_claim_support_by_source_day IS
+    'Per claim, source, site and UTC day: articles that support, refute, are neutral or unrelated (latest model).';
+
+CREATE OR REPLACE VIEW v_article_stance AS
+SELECT
+    a.article_id,
+    a.title,
+    a.url,
+    a.source,
+    a.site,
+    a.published,
+    a.language,
+    s.claim_id,
+    c.text AS claim_text,
+    s.label,
+    s.score,
+    s.p_entailment,
+    s.p_neutral,
+    s.p_contradiction,
+    s.evidence_text,
+    s.evidence_start,
+    s.evidence_end,
+    s.opposing_text,
+    s.opposing_p,
+    s.sentences_total,
+    s.sentences_scored,
+    s.relevance,
+    s.model_id,
+    s.model_revision,
+    s.scored_at
+FROM v_latest_stance s
+JOIN claims c USING (claim_id)
+JOIN articles a USING (article_id);
+COMMENT ON VIEW v_article_stance IS
+    'Each article with its latest stance toward each claim: label, score, evidence and opposing evidence.';
+
+-- Who says what, when: one row per article that supports or refutes a claim, publisher = site, URL host or source.
+CREATE OR REPLACE VIEW v_claim_stance_timeline AS
+SELECT
+    s.claim_id,
+    c.text AS claim_text,
+    CAST(timezone('UTC', coalesce(a.published, d.fetched_at)) AS DATE) AS day,
+    coalesce(a.site, nullif(regexp_extract(a.url, '^https?://([^/]+)', 1), ''), a.source) AS publisher,
+    s.label,
+    s.score,
+    a.article_id,
+    a.title,
+    s.evidence_text,
+    s.evidence_start,
+    s.evidence_end
+FROM v_latest_stance s
+JOIN claims c USING (claim_id)
+JOIN articles a USING (article_id)
+LEFT JOIN documents d ON d.doc_id = a.doc_id
+WHERE s.label IN ('SUPPORT', 'REFUTE');
+COMMENT ON VIEW v_claim_stance_timeline IS
+    'Per claim, every article that supports or refutes it, by day and publisher, with the evidence sentence.';
+
+-- Per claim: the publishers on each side and when they said it; contested when both sides have one.
+CREATE OR REPLACE VIEW v_claim_disagreement AS
+SELECT
+    claim_id,
+    any_value(claim_text) AS claim_text,
+    count(DISTINCT publisher) FILTER (WHERE label = 'SUPPORT') AS support_publishers,
+    count(DISTINCT publisher) FILTER (WHERE label = 'REFUTE') AS refute_publishers,
+    count(*) FILTER (WHERE label = 'SUPPORT') AS support_articles,
+    count(*) FILTER (WHERE label = 'REFUTE') AS refute_articles,
+    string_agg(DISTINCT publisher, ', ' ORDER BY publisher) FILTER (WHERE label = 'SUPPORT') AS supporting,
+    string_agg(DISTINCT publisher, ', ' ORDER BY publisher) FILTER (WHERE label = 'REFUTE') AS refuting,
+    min(day) FILTER (WHERE label = 'SUPPORT') AS first_support,
+    max(day) FILTER (WHERE label = 'SUPPORT') AS last_support,
+    min(day) FILTER (WHERE label = 'REFUTE') AS first_refute,
+    max(day) FILTER (WHERE label = 'REFUTE') AS last_refute,
+    count(*) FILTER (WHERE label = 'SUPPORT') > 0 AND count(*) FILTER (WHERE label = 'REFUTE') > 0 AS contested
+FROM v_claim_stance_timeline
+GROUP BY claim_id;
+COMMENT ON VIEW v_claim_disagreement IS
+    'Per claim: publishers and articles supporting vs refuting it, first and last day of each side, contested flag.';
+
+-- Quantities once per entity mentioned in their sentence (the canonical entity name where the mention is linked to
+-- one, else its surface, by the latest NER run), read as intervals: exact [v, v], about [0.9v, 1.1v],
+-- more_than/at_least [v, inf), less_than/at_most [0, v], range [v, v_max].
+CREATE OR REPLACE VIEW v_quantity_mentions AS
+SELECT DISTINCT
+    q.quantity_id,
+    lower(regexp_replace(trim(coalesce(m.entity_name, e.text)), '\s+', ' ', 'g')) AS entity,
+    coalesce(q.object_key, '') AS object_key,
+    coalesce(q.unit, '') AS unit,
+    q.object,
+    q.text AS quantity_text,
+    q.value,
+    q.value_max,
+    q.qualifier,
+    CASE q.qualifier WHEN 'about' THEN 0.9 * q.value WHEN 'less_than' THEN 0 WHEN 'at_most' THEN 0 ELSE q.value END
+        AS low,
+    CASE q.qualifier WHEN 'about' THEN 1.1 * q.value WHEN 'more_than' THEN 'infinity'::DOUBLE
+        WHEN 'at_least' THEN 'infinity'::DOUBLE ELSE q.value_max END AS high,
+    q.article_id,
+    a.title,
+    coalesce(a.site, nullif(regexp_extract(a.url, '^https?://([^/]+)', 1), ''), a.source) AS publisher,
+    CAST(timezone('UTC', coalesce(a.published, d.fetched_at)) AS DATE) AS day,
+    se.text AS sentence
+FROM quantities q
+JOIN v_latest_entities e ON e.sentence_id = q.sentence_id
+LEFT JOIN v_entity_mentions m ON m.mention_id = e.mention_id
+JOIN articles a ON a.article_id = q.article_id
+LEFT JOIN documents d ON d.doc_id = a.doc_id
+LEFT JOIN sentences se ON se.sentence_id = q.sentence_id
+WHERE q.object_key IS NOT NULL OR q.unit IS NOT NULL;
+COMMENT ON VIEW v_quantity_mentions IS
+    'Each quantity once per entity (canonical name, else surface) of its sentence, with its interval [low, high].';
+
+-- (entity, measured thing, unit) groups that at least two articles give and whose intervals do not all overlap:
+-- every quantity of such a group, with the sentence that states it.
+CREATE OR REPLACE VIEW v_quantity_conflicts AS
+WITH groups AS (
+    SELECT entity, object_key, unit
+    FROM v_quantity_mentions
+    GROUP BY ALL
+    HAVING count(DISTINCT article_id) >= 2 AND max(low) > min(high)
+)
+SELECT m.entity, m.object_key, m.unit, m.object, m.quantity_text, m.qualifier, m.value, m.value_max, m.low, m.high,
+       m.day, m.publisher, m.title, m.article_id, m.sentence
+FROM v_quantity_mentions m
+JOIN groups USING (entity, object_key, unit)
+ORDER BY m.entity, m.object_key, m.unit, m.day, m.low;
+COMMENT ON VIEW v_quantity_conflicts IS
+    'Quantities of the same entity and measured thing that articles state incompatibly, with evidence sentences.';

@@ -1,0 +1,1 @@
+"""The files analysts maintain: claims, alias lists and the source registry file."""

@@ -1,0 +1,1 @@
+"""Text helpers of the clean stage: decoding, extraction, furniture removal, sentences, language, dedup, stems."""

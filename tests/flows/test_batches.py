@@ -1,0 +1,36 @@
+import time
+
+import pytest
+from prefect import task
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.batches import run_batches, split
+
+pytestmark = pytest.mark.usefixtures("prefect_backend")
+started: list[int] = []
+
+
+@task
+def slow_echo(n: int) -> int:
+    started.append(n)
+    time.sleep(0.05 * (3 - n % 3))  # later batches finish first
+    if n == 4:
+        raise ValueError("batch 4 is bad")
+    return n
+
+
+def test_split_spreads_a_small_load_and_caps_a_large_one():
+    with ThreadPoolTaskRunner(max_workers=1) as runner:  # two batches in flight
+        assert [len(b) for b in split([str(i) for i in range(10)], 256, runner)] == [5, 5]
+        assert [len(b) for b in split([str(i) for i in range(10)], 3, runner)] == [3, 3, 3, 1]
+        assert split([], 3, runner) == []
+
+
+def test_results_come_back_in_submission_order_and_a_failure_stops_submitting():
+    started.clear()
+    with ThreadPoolTaskRunner(max_workers=2) as runner:
+        results = run_batches(runner, slow_echo, ({"n": n} for n in range(10)))
+        assert [next(results) for _ in range(4)] == [0, 1, 2, 3]
+        with pytest.raises(ValueError, match="batch 4"):
+            next(results)
+    assert max(started) <= 4 + 2  # no more than the in-flight window past the failed batch
