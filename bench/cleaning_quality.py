@@ -38,13 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stancewire.frames import DOCUMENTS  # noqa: E402
 from stancewire.ids import sha256_hex  # noqa: E402
+from tasks.clean import build_language_detector, clean_documents  # noqa: E402
+from tasks.fetch import document_id  # noqa: E402
 from tasks.text import extract  # noqa: E402
 from tasks.text import furniture as boilerplate  # noqa: E402
-from tasks.text.furniture import line_key  # noqa: E402
-from tasks.clean import build_language_detector, clean_documents  # noqa: E402
-from tasks.text.dedup import NEAR_DUPLICATE_JACCARD, fingerprint  # noqa: E402
-from tasks.fetch import document_id  # noqa: E402
 from tasks.text.decode import normalise  # noqa: E402
+from tasks.text.dedup import NEAR_DUPLICATE_JACCARD, fingerprint  # noqa: E402
+from tasks.text.furniture import line_key  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent

@@ -36,8 +36,8 @@ from flows.link_mentions import link_pending  # noqa: E402
 from stancewire.frames import ARTICLES, DOCUMENTS, ENTITIES, ENTITY_OVERRIDES, SENTENCES, empty  # noqa: E402
 from stancewire.ids import sha256_hex  # noqa: E402
 from stancewire.store import Store  # noqa: E402
-from tasks.inputs.aliases import AliasList, load_aliases, name_key  # noqa: E402
 from tasks.fetch import document_id  # noqa: E402
+from tasks.inputs.aliases import AliasList, load_aliases, name_key  # noqa: E402
 from tasks.link import link_mentions  # noqa: E402
 from tasks.ner import extract_entities  # noqa: E402
 from tasks.text.sentences import split_sentences  # noqa: E402
@@ -140,14 +140,21 @@ def show_entities(mentions: pl.DataFrame, aliases: AliasList) -> pl.DataFrame:
         .sort("mentions", "name", descending=[True, False])
     )
     print(f"\n## Canonical entities: {table.height} from {mentions.height} mentions\n")
-    with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, fmt_str_lengths=70, tbl_width_chars=200,
-                   tbl_hide_column_data_types=True):
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_hide_dataframe_shape=True,
+        fmt_str_lengths=70,
+        tbl_width_chars=200,
+        tbl_hide_column_data_types=True,
+    ):
         print(table.drop("entity_id"))
     merges = table.filter((pl.col("spellings").str.contains(r"\|")) | (pl.col("articles") > 1))
     print(f"\n## Merges made: {merges.height} entities join several spellings or articles\n")
     for row in merges.iter_rows(named=True):
-        print(f"- {row['name']} [{row['type']}] ← {row['spellings']}  ({row['mentions']} mentions, "
-              f"{row['articles']} articles; {row['methods']})")
+        print(
+            f"- {row['name']} [{row['type']}] ← {row['spellings']}  ({row['mentions']} mentions, "
+            f"{row['articles']} articles; {row['methods']})"
+        )
     return joined
 
 
@@ -177,48 +184,71 @@ def sql_demo(seeds: Path, texts: dict[str, str], sentences: pl.DataFrame, mentio
     ids = {name: document_id(str(seeds / name), sha256_hex(text)) for name, text in texts.items()}
     docs = pl.DataFrame(
         [
-            {"doc_id": ids[name], "source": f"seeds/{name[:3]}", "uri": str(seeds / name),
-             "fetched_at": datetime.fromtimestamp((seeds / name).stat().st_mtime, UTC), "content_type": "text/plain",
-             "content_hash": sha256_hex(text), "size_bytes": len(text.encode()), "payload": text.encode()}
+            {
+                "doc_id": ids[name],
+                "source": f"seeds/{name[:3]}",
+                "uri": str(seeds / name),
+                "fetched_at": datetime.fromtimestamp((seeds / name).stat().st_mtime, UTC),
+                "content_type": "text/plain",
+                "content_hash": sha256_hex(text),
+                "size_bytes": len(text.encode()),
+                "payload": text.encode(),
+            }
             for name, text in texts.items()
         ],
         schema=DOCUMENTS,
     )
     articles = pl.DataFrame(
         [
-            {"article_id": d["doc_id"], "doc_id": d["doc_id"], "source": d["source"], "language": "it",
-             "language_confidence": 1.0, "text": texts[Path(d["uri"]).name], "text_hash": d["content_hash"],
-             "extractor": "plain"}
+            {
+                "article_id": d["doc_id"],
+                "doc_id": d["doc_id"],
+                "source": d["source"],
+                "language": "it",
+                "language_confidence": 1.0,
+                "text": texts[Path(d["uri"]).name],
+                "text_hash": d["content_hash"],
+                "extractor": "plain",
+            }
             for d in docs.iter_rows(named=True)
         ],
         schema=ARTICLES,
     )
     rename = pl.col("article_id").replace_strict(ids)
-    sentences = sentences.with_columns(
-        sentence_id=rename + ":" + pl.col("idx").cast(pl.String), article_id=rename
-    )
+    sentences = sentences.with_columns(sentence_id=rename + ":" + pl.col("idx").cast(pl.String), article_id=rename)
     mentions = mentions.with_columns(
         sentence_id=rename + ":" + pl.col("sentence_id").str.split(":").list.last(), article_id=rename
     )
     with tempfile.TemporaryDirectory() as tmp, Store.open_run(Path(tmp) / "seeds.duckdb") as store:
         store.write_documents(docs, "bench")
         store.write_articles(articles, sentences, "bench")
-        store.write_mentions(mentions, "bench", articles["article_id"], model_id=mentions["model_id"][0],
-                             model_revision=mentions["model_revision"][0])
+        store.write_mentions(
+            mentions,
+            "bench",
+            articles["article_id"],
+            model_id=mentions["model_id"][0],
+            model_revision=mentions["model_revision"][0],
+        )
         counts = link_pending(store, "bench", load_aliases([]))
         print(f"\n## In DuckDB: {counts.mentions} mentions of {counts.articles} articles linked\n")
         print("Which sources mention Zelensky together with North Korean troops, per week:")
         print(QUERY)
         with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
             print(store.query(QUERY))
-            print(store.query("SELECT entity_name, other_name, sentences, articles FROM v_entity_cooccurrence_sentence "
-                              "WHERE entity_name = 'Volodymyr Zelensky' ORDER BY sentences DESC, other_name LIMIT 8"))
+            print(
+                store.query(
+                    "SELECT entity_name, other_name, sentences, articles FROM v_entity_cooccurrence_sentence "
+                    "WHERE entity_name = 'Volodymyr Zelensky' ORDER BY sentences DESC, other_name LIMIT 8"
+                )
+            )
 
 
 def link_speed(mentions: pl.DataFrame, aliases: AliasList, copies: int = 200) -> float:
     many = pl.concat(
-        [mentions.with_columns(article_id=pl.col("article_id") + f"#{i}", mention_id=pl.col("mention_id") + f"#{i}")
-         for i in range(copies)]
+        [
+            mentions.with_columns(article_id=pl.col("article_id") + f"#{i}", mention_id=pl.col("mention_id") + f"#{i}")
+            for i in range(copies)
+        ]
     )
     start = time.perf_counter()
     link_mentions(many, empty(ENTITIES), aliases, empty(ENTITY_OVERRIDES))
@@ -240,8 +270,10 @@ def main() -> int:
     mentions = extract_entities(sentences, model)
     print(f"## Mentions: {mentions.height} in {len(texts)} seed texts (NER {time.perf_counter() - start:.1f} s)\n")
     for name, n in sorted(Counter(mentions["article_id"].to_list()).items()):
-        print(f"- {name}: {n} mentions, labels "
-              + ", ".join(f"{k} {v}" for k, v in sorted(Counter(mentions.filter(article_id=name)["label"]).items())))
+        print(
+            f"- {name}: {n} mentions, labels "
+            + ", ".join(f"{k} {v}" for k, v in sorted(Counter(mentions.filter(article_id=name)["label"]).items()))
+        )
 
     aliases = load_aliases([])
     show_entities(mentions, aliases)
@@ -260,8 +292,10 @@ def main() -> int:
     for name, predicted in predictions.items():
         s = pairwise(predicted, gold)
         entities = len({predicted[m] for m in gold})
-        print(f"| {name} | {entities} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
-              f"{s['linked_pairs']} | {s['gold_pairs']} |")
+        print(
+            f"| {name} | {entities} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
+            f"{s['linked_pairs']} | {s['gold_pairs']} |"
+        )
     show_errors(predictions["rules + built-in alias list"], gold, mentions)
     sql_demo(seeds, texts, sentences, mentions)
     print(f"\nLinking speed: {link_speed(mentions, aliases):,.0f} mentions/s (pure function, one CPU core)")

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows.registered import fetch_registered  # noqa: E402
-from stancewire.config import RunParams  # noqa: E402
+from flows import stages  # noqa: E402
+from stancewire.config import FetchOptions  # noqa: E402
 from stancewire.store import Store  # noqa: E402
-from tasks.web.fetcher import PoliteFetcher  # noqa: E402
 from tasks.inputs.sources import Source, sources_frame  # noqa: E402
+from tasks.web.fetcher import PoliteFetcher  # noqa: E402
 
 PARAGRAPH = "The regional council debated the water budget late into the night, and the vote was postponed again. "
 
@@ -43,7 +43,9 @@ class Site:
         self.clock += timedelta(minutes=1)
         title = f"Feed {feed}, story {n}"
         body = (PARAGRAPH * (self.page_bytes // len(PARAGRAPH) + 1))[: self.page_bytes]
-        self.pages[path] = f"<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{body}</p></body></html>".encode()
+        self.pages[path] = (
+            f"<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{body}</p></body></html>".encode()
+        )
         self.items.setdefault(feed, []).insert(0, (path, self.clock))
         items = "".join(
             f"<item><title>{p}</title><link>{self.base}{p}?utm_source=rss</link><pubDate>{format_datetime(d)}</pubDate></item>"
@@ -72,7 +74,9 @@ def serve(site: Site) -> http.server.ThreadingHTTPServer:
                 return
             self.send_response(200)
             self.send_header("ETag", etag)
-            self.send_header("Content-Type", "application/rss+xml" if self.path.endswith(".xml") else "text/html; charset=utf-8")
+            self.send_header(
+                "Content-Type", "application/rss+xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
+            )
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -83,19 +87,20 @@ def serve(site: Site) -> http.server.ThreadingHTTPServer:
     return server
 
 
-def run(store: Store, params: RunParams, run_id: str) -> dict:
-    fetcher = PoliteFetcher(host_delay_s=params.host_delay_s, host_concurrency=params.host_concurrency,
-                            allow_private_hosts=True)
+def run(store: Store, options: FetchOptions, run_id: str) -> dict:
+    fetcher = PoliteFetcher(
+        host_delay_s=options.host_delay_s, host_concurrency=options.host_concurrency, allow_private_hosts=True
+    )
     started = time.perf_counter()
-    result = fetch_registered(store, run_id, params, fetcher)
-    stats = result.transfer
+    result = stages.fetch(store, run_id, options, fetcher)
+    stats = fetcher.stats
     return {
         "run": run_id,
         "requests": stats.requests,
         "200": stats.statuses.get(200, 0),
         "304": stats.statuses.get(304, 0),
         "bytes": stats.bytes_received,
-        "documents": result.documents,
+        "documents": result.rows_out,
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -117,7 +122,7 @@ def main() -> None:
             site.publish(f, n)
 
     sources = [Source(id=f"feed-{f}", kind="rss", url=f"{site.base}/feed/{f}.xml") for f in range(args.feeds)]
-    params = RunParams(sources=[], host_delay_s=0, host_concurrency=args.concurrency, allow_private_hosts=True)
+    params = FetchOptions(sources=[], host_delay_s=0, host_concurrency=args.concurrency, allow_private_hosts=True)
     with tempfile.TemporaryDirectory() as tmp, Store.open_run(Path(tmp) / "bench.duckdb") as store:
         store.write_sources(sources_frame(sources))
         rows = [run(store, params, "first")]
@@ -128,19 +133,25 @@ def main() -> None:
     server.shutdown()
 
     touched = min(args.new, args.feeds)
-    print(f"{args.feeds} feeds x {args.articles} articles ({args.page_kb} KB pages), {args.new} new articles "
-          f"in {touched} feeds between the first and second run; one host, {args.concurrency} requests in flight\n")
+    print(
+        f"{args.feeds} feeds x {args.articles} articles ({args.page_kb} KB pages), {args.new} new articles "
+        f"in {touched} feeds between the first and second run; one host, {args.concurrency} requests in flight\n"
+    )
     columns = ["run", "requests", "200", "304", "bytes", "documents", "seconds"]
     print(" | ".join(columns))
     print(" | ".join("---" for _ in columns))
     for row in rows:
         print(" | ".join(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in columns))
     first, second = rows[0], rows[1]
-    print(f"\nsecond/first: requests {second['requests'] / first['requests']:.3f}, "
-          f"bytes {second['bytes'] / first['bytes']:.4f}")
+    print(
+        f"\nsecond/first: requests {second['requests'] / first['requests']:.3f}, "
+        f"bytes {second['bytes'] / first['bytes']:.4f}"
+    )
     expected = 1 + args.feeds + args.new  # robots.txt, every feed (304 if untouched), the new articles
-    print(f"second run expected {expected} requests ({args.feeds - touched} feeds answering 304): "
-          f"{'ok' if second['requests'] == expected and second['304'] == args.feeds - touched else 'MISMATCH'}")
+    print(
+        f"second run expected {expected} requests ({args.feeds - touched} feeds answering 304): "
+        f"{'ok' if second['requests'] == expected and second['304'] == args.feeds - touched else 'MISMATCH'}"
+    )
 
 
 if __name__ == "__main__":

@@ -44,9 +44,11 @@ def main() -> None:
     int8 = load_ner(ModelSpec(id=str(model)), device="cpu", quantize_int8=True)
     config = fp32._loaded.model.config
     tokens = sum(len(ids) for ids in fp32._loaded.tokenizer(sentences)["input_ids"])
-    print(f"# int8 dynamic quantisation vs fp32 — {config.model_type}, {config.num_hidden_layers} layers, "
-          f"hidden {config.hidden_size}; {len(articles)} articles ({'given' if files else 'generated'}), "
-          f"{len(sentences)} sentences, {tokens} tokens; torch threads {fp32_threads()}; load {os.getloadavg()[0]:.1f}")
+    print(
+        f"# int8 dynamic quantisation vs fp32 — {config.model_type}, {config.num_hidden_layers} layers, "
+        f"hidden {config.hidden_size}; {len(articles)} articles ({'given' if files else 'generated'}), "
+        f"{len(sentences)} sentences, {tokens} tokens; torch threads {fp32_threads()}; load {os.getloadavg()[0]:.1f}"
+    )
 
     times = {"fp32": [0.0, 0.0], "int8": [0.0, 0.0]}
     results = {}
@@ -62,9 +64,11 @@ def main() -> None:
     reference = {(i, m.start, m.end, m.label) for i, ms in enumerate(results["fp32"]) for m in ms}
     quantized = {(i, m.start, m.end, m.label) for i, ms in enumerate(results["int8"]) for m in ms}
     both = reference & quantized
-    print(f"entities: fp32 {len(reference)}, int8 {len(quantized)}, identical {len(both)}; "
-          f"precision {len(both) / max(1, len(quantized)):.3f}, recall {len(both) / max(1, len(reference)):.3f}, "
-          f"F1 {2 * len(both) / max(1, len(reference) + len(quantized)):.3f} (fp32 as reference)")
+    print(
+        f"entities: fp32 {len(reference)}, int8 {len(quantized)}, identical {len(both)}; "
+        f"precision {len(both) / max(1, len(quantized)):.3f}, recall {len(both) / max(1, len(reference)):.3f}, "
+        f"F1 {2 * len(both) / max(1, len(reference) + len(quantized)):.3f} (fp32 as reference)"
+    )
     print("| label | fp32 | int8 | identical | F1 |")
     print("|---|---:|---:|---:|---:|")
     ref_by, q_by, both_by = (Counter(label for *_, label in s) for s in (reference, quantized, both))
@@ -75,9 +79,11 @@ def main() -> None:
         i, start, end, label = mismatch
         print(f"  {'fp32 only' if mismatch in reference else 'int8 only'}: {sentences[i][start:end]!r} {label}")
     (f_wall, f_cpu), (q_wall, q_cpu) = times["fp32"], times["int8"]
-    print(f"speed ({args.rounds} passes each): fp32 {tokens * args.rounds / f_wall:.0f} tok/s, "
-          f"int8 {tokens * args.rounds / q_wall:.0f} tok/s: **{f_wall / q_wall:.2f}x** wall-clock, "
-          f"{f_cpu / q_cpu:.2f}x in CPU time")
+    print(
+        f"speed ({args.rounds} passes each): fp32 {tokens * args.rounds / f_wall:.0f} tok/s, "
+        f"int8 {tokens * args.rounds / q_wall:.0f} tok/s: **{f_wall / q_wall:.2f}x** wall-clock, "
+        f"{f_cpu / q_cpu:.2f}x in CPU time"
+    )
 
 
 def fp32_threads() -> int:

@@ -18,9 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import offline_env  # noqa: F401  (sets up sys.path and the environment before the imports below)
-
 import duckdb  # noqa: E402
+import offline_env  # noqa: F401  (sets up sys.path and the environment before the imports below)
 
 from stancewire.lake import create_views, export  # noqa: E402
 
@@ -31,24 +30,24 @@ def build_store(root: Path, count: int) -> Path:
 
     from bench import synthetic
     from flows.pipeline import stancewire_pipeline
-    from stancewire.config import ModelSpec, RunParams
+    from stancewire.config import AnalystFiles, FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
     from tests.models.tiny import make_tiny_ner, make_tiny_nli
 
     corpus = root / "articles"
     synthetic.write_jsonl(corpus, count)
     params = RunParams(
-        db_path=str(root / "store.duckdb"),
-        sources=[str(corpus)],
-        claims_file=str(synthetic.write_claims(root / "claims.yaml")),
-        ner_model=ModelSpec(id=str(make_tiny_ner(root / "ner"))),
-        nli_model=ModelSpec(id=str(make_tiny_nli(root / "nli"))),
-        use_registered_sources=False,
+        fetch=FetchOptions(sources=[str(corpus)], use_registered_sources=False),
+        inputs=AnalystFiles(claims_file=str(synthetic.write_claims(root / "claims.yaml"))),
+        models=ModelOptions(
+            ner=ModelSpec(id=str(make_tiny_ner(root / "ner"))), nli=ModelSpec(id=str(make_tiny_nli(root / "nli")))
+        ),
+        store=StoreOptions(db_path=str(root / "store.duckdb")),
     )
     start = time.perf_counter()
     with prefect_test_harness(server_startup_timeout=120):
         stancewire_pipeline(params=params)
     print(f"built a store of {count:,} articles in {time.perf_counter() - start:.0f} s")
-    return Path(params.db_path)
+    return Path(params.store.db_path)
 
 
 def count_all(con: duckdb.DuckDBPyConnection, tables: list[str]) -> float:
@@ -69,12 +68,17 @@ def main() -> None:
         db = args.db or build_store(root, args.articles)
         with duckdb.connect(str(db), read_only=True) as con:
             articles = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
-        print(f"database {db}: {db.stat().st_size / 1e6:.1f} MB, {articles:,} articles; {os.cpu_count()} CPUs, "
-              f"load {os.getloadavg()[0]:.1f}")
+        print(
+            f"database {db}: {db.stat().st_size / 1e6:.1f} MB, {articles:,} articles; {os.cpu_count()} CPUs, "
+            f"load {os.getloadavg()[0]:.1f}"
+        )
         print(f"{'export':<34} {'seconds':>8} {'rows':>10} {'files':>7} {'MB':>8}")
         out = root / "lake"
-        for label, payloads in (("first, into a new directory", False), ("again, replacing it", False),
-                                ("with documents.payload", True)):
+        for label, payloads in (
+            ("first, into a new directory", False),
+            ("again, replacing it", False),
+            ("with documents.payload", True),
+        ):
             result = export(db, out, payloads=payloads)
             files = sum(t.files for t in result.tables)
             print(f"{label:<34} {result.seconds:>8.2f} {result.rows:>10,} {files:>7,} {result.bytes / 1e6:>8.2f}")
@@ -83,8 +87,10 @@ def main() -> None:
         create_views(out, views_db)
         tables = [t.name for t in result.tables]
         with duckdb.connect(str(views_db), read_only=True) as lake, duckdb.connect(str(db), read_only=True) as store:
-            print(f"count(*) of all {len(tables)} tables: {count_all(lake, tables):.2f} s through the views, "
-                  f"{count_all(store, tables):.2f} s in DuckDB")
+            print(
+                f"count(*) of all {len(tables)} tables: {count_all(lake, tables):.2f} s through the views, "
+                f"{count_all(store, tables):.2f} s in DuckDB"
+            )
 
 
 if __name__ == "__main__":

@@ -70,7 +70,9 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=2, help=f"claims per sentence (at most {len(CLAIMS)})")
     parser.add_argument("--chunks", type=int, default=4, help="naive and stancewire alternate over this many chunks")
     parser.add_argument("--memory-budgets", default=None, help="token budgets for the memory table (comma-separated)")
-    parser.add_argument("--memory-probe", nargs=4, metavar=("MODEL_DIR", "DEVICE", "BUDGET", "LENGTH"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-probe", nargs=4, metavar=("MODEL_DIR", "DEVICE", "BUDGET", "LENGTH"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
     warnings.filterwarnings("ignore")
@@ -87,7 +89,9 @@ def main() -> None:
         device = torch.device(ner.device)
         print(f"# stancewire model runtime benchmark — {describe(device)}")
         print(f"load average at the start: {os.getloadavg()[0]:.1f}")
-        print(f"texts: {len(articles)} articles ({origin}), {sum(map(len, articles))} chars, {len(sentences)} sentences")
+        print(
+            f"texts: {len(articles)} articles ({origin}), {sum(map(len, articles))} chars, {len(sentences)} sentences"
+        )
         print(
             f"models: BERT encoder, {LAYERS} layers, hidden {HIDDEN}, {HEADS} heads, FFN {FFN}, {POSITIONS} positions, "
             f"WordPiece of {vocab} pieces trained on the texts, random weights (seed 0); "
@@ -111,7 +115,9 @@ def main() -> None:
             lambda xs: [naive_nli({"text": p, "text_pair": h}) for p, h in xs], nli, pairs, args.chunks, device
         )
         check_probabilities(expected, np.concatenate(got), tolerance=1e-4 if device.type == "cpu" else 0.1)
-        tokens = sum(len(ids) for ids in nli._loaded.tokenizer([p for p, _ in pairs], [h for _, h in pairs])["input_ids"])
+        tokens = sum(
+            len(ids) for ids in nli._loaded.tokenizer([p for p, _ in pairs], [h for _, h in pairs])["input_ids"]
+        )
         print_speed(f"{len(pairs)} pairs ({args.claims} claims), {tokens} tokens", tokens, times)
 
         print("\n## Encoder forward vs measured GEMM throughput")
@@ -133,7 +139,7 @@ def side_by_side(naive: Callable, runner: Callable, inputs: list, chunks: int, d
     for start in range(0, len(inputs), size):
         chunk = inputs[start : start + size]
         for name, fn, sink in (("naive", naive, expected), ("stancewire", runner, got)):
-            result, wall, cpu = timed(lambda: fn(chunk), device)
+            result, wall, cpu = timed(lambda: fn(chunk), device)  # noqa: B023 - called at once
             sink.extend(result) if isinstance(result, list) else sink.append(result)
             times[name][0] += wall
             times[name][1] += cpu
@@ -160,12 +166,19 @@ def load_articles() -> tuple[list[str], str]:
 def generated_articles(n: int) -> list[str]:
     """Multilingual news-like articles of ~4,000 characters (30 sentences each)."""
     rng = random.Random(0)
-    people = ["Giorgia Meloni", "Olaf Scholz", "Emmanuel Macron", "Pedro Sánchez", "Kim Jong-un", "Ursula von der Leyen"]
+    people = [
+        "Giorgia Meloni",
+        "Olaf Scholz",
+        "Emmanuel Macron",
+        "Pedro Sánchez",
+        "Kim Jong-un",
+        "Ursula von der Leyen",
+    ]
     places = ["Roma", "Berlino", "Paris", "Madrid", "Pyongyang", "Kursk", "Bruxelles", "Zürich", "Москва"]
     orgs = ["ONU", "NATO", "Commissione europea", "Bundestag", "Banco de España", "Assemblée nationale"]
     templates = [
         "Secondo fonti vicine a {p}, il governo di {l} ha confermato l'accordo con la {o} il {d} marzo.",
-        "{p} said on Tuesday that talks in {l} with the {o} had made \"real progress\" after {d} hours.",
+        '{p} said on Tuesday that talks in {l} with the {o} had made "real progress" after {d} hours.',
         "À {l}, {p} a rencontré les représentants de l'{o} pour discuter d'un plan de {d} milliards d'euros.",
         "Die {o} teilte am {d}. Oktober mit, dass {p} in {l} an den Gesprächen teilnehmen werde.",
         "El portavoz de {p} explicó en {l} que la {o} revisará las cifras, que rondan los {d}.000 millones.",
@@ -173,7 +186,9 @@ def generated_articles(n: int) -> list[str]:
     articles = []
     for _ in range(n):
         sentences = [
-            rng.choice(templates).format(p=rng.choice(people), l=rng.choice(places), o=rng.choice(orgs), d=rng.randint(2, 28))
+            rng.choice(templates).format(
+                p=rng.choice(people), l=rng.choice(places), o=rng.choice(orgs), d=rng.randint(2, 28)
+            )
             for _ in range(30)
         ]
         articles.append("\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)))
@@ -184,8 +199,13 @@ def build_models(root: Path, texts: list[str]) -> tuple[Path, Path, int]:
     torch.manual_seed(0)
     tokenizer = wordpiece(texts)
     common = dict(
-        vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
-        intermediate_size=FFN, max_position_embeddings=POSITIONS, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=VOCAB,
+        hidden_size=HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=FFN,
+        max_position_embeddings=POSITIONS,
+        pad_token_id=tokenizer.pad_token_id,
     )
     ner = BertForTokenClassification(
         BertConfig(id2label=dict(enumerate(NER_LABELS)), label2id={n: i for i, n in enumerate(NER_LABELS)}, **common)
@@ -210,7 +230,9 @@ def wordpiece(texts: list[str]) -> PreTrainedTokenizerFast:
     backend.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
     backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     alphabet = sorted(set("".join(texts + CLAIMS)))
-    trainer = trainers.WordPieceTrainer(vocab_size=VOCAB, special_tokens=specials, initial_alphabet=alphabet, show_progress=False)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=VOCAB, special_tokens=specials, initial_alphabet=alphabet, show_progress=False
+    )
     backend.train_from_iterator(texts + CLAIMS, trainer)
     cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
     backend.post_processor = processors.TemplateProcessing(
@@ -218,8 +240,13 @@ def wordpiece(texts: list[str]) -> PreTrainedTokenizerFast:
     )
     backend.decoder = decoders.WordPiece()
     return PreTrainedTokenizerFast(
-        tokenizer_object=backend, model_max_length=POSITIONS, pad_token="[PAD]", unk_token="[UNK]",
-        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+        tokenizer_object=backend,
+        model_max_length=POSITIONS,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
     )
 
 
@@ -260,11 +287,22 @@ def check_entities(expected: list[list[dict]], got: list, exact: bool) -> None:
     have = {(i, m.start, m.end, m.label) for i, ms in enumerate(got) for m in ms}
     agree = len(want & have)
     f1 = 2 * agree / (len(want) + len(have)) if want or have else 1.0
-    scores = {(i, e["start"], e["end"], e["entity_group"]): float(e["score"]) for i, ents in enumerate(expected) for e in ents}
-    score_gap = max((abs(scores[(i, m.start, m.end, m.label)] - m.score) for i, ms in enumerate(got) for m in ms
-                     if (i, m.start, m.end, m.label) in scores), default=0.0)
-    print(f"entities: pipeline {len(want)}, stancewire {len(have)}, identical (span + label) {agree}, F1 {f1:.4f}, "
-          f"max score difference {score_gap:.1e}")
+    scores = {
+        (i, e["start"], e["end"], e["entity_group"]): float(e["score"]) for i, ents in enumerate(expected) for e in ents
+    }
+    score_gap = max(
+        (
+            abs(scores[(i, m.start, m.end, m.label)] - m.score)
+            for i, ms in enumerate(got)
+            for m in ms
+            if (i, m.start, m.end, m.label) in scores
+        ),
+        default=0.0,
+    )
+    print(
+        f"entities: pipeline {len(want)}, stancewire {len(have)}, identical (span + label) {agree}, F1 {f1:.4f}, "
+        f"max score difference {score_gap:.1e}"
+    )
     if exact:
         assert want == have, f"entity mismatch: {sorted(want ^ have)[:5]}"
         assert score_gap < 1e-4, score_gap
@@ -276,8 +314,10 @@ def check_probabilities(expected: list[list[dict]], got: np.ndarray, tolerance: 
     naive = np.array([[{d["label"]: d["score"] for d in row}[c] for c in COLUMNS] for row in expected])
     gap = float(np.abs(naive - got).max())
     agree = float((naive.argmax(1) == got.argmax(1)).mean())
-    print(f"probabilities: max |difference| {gap:.1e}, same argmax {agree:.1%}, "
-          f"mean P(entailment, neutral, contradiction) {np.round(got.mean(0), 3).tolist()}")
+    print(
+        f"probabilities: max |difference| {gap:.1e}, same argmax {agree:.1%}, "
+        f"mean P(entailment, neutral, contradiction) {np.round(got.mean(0), 3).tolist()}"
+    )
     assert gap < tolerance, gap
 
 
@@ -291,30 +331,45 @@ def fraction_of_peak(model, device: torch.device, budget: int, rounds: int = 2) 
     call), so that load from other processes hits both alike."""
     dtype = next(model.parameters()).dtype
     shapes = [(budget, HIDDEN, HIDDEN), (budget, HIDDEN, FFN), (budget, FFN, HIDDEN)]
-    operands = [(torch.randn(m, k, device=device, dtype=dtype), torch.randn(k, n, device=device, dtype=dtype)) for m, k, n in shapes]
-    batches = {n: torch.randint(5, model.config.vocab_size, (max(1, budget // n), n), device=device) for n in (128, 512)}
+    operands = [
+        (torch.randn(m, k, device=device, dtype=dtype), torch.randn(k, n, device=device, dtype=dtype))
+        for m, k, n in shapes
+    ]
+    batches = {
+        n: torch.randint(5, model.config.vocab_size, (max(1, budget // n), n), device=device) for n in (128, 512)
+    }
     gemm, encoder = [0.0] * len(shapes), dict.fromkeys(batches, 0.0)
     with torch.inference_mode():
         for ids in batches.values():
             model.bert(input_ids=ids, attention_mask=torch.ones_like(ids))  # warm-up
         for _ in range(rounds):
             for s, (a, b) in enumerate(operands):
-                gemm[s] = max(gemm[s], rate(lambda: a @ b, 2 * a.shape[0] * a.shape[1] * b.shape[1], device, 0.3))
+                gemm[s] = max(gemm[s], rate(lambda: a @ b, 2 * a.shape[0] * a.shape[1] * b.shape[1], device, 0.3))  # noqa: B023
             for n, ids in batches.items():
                 flops = ids.numel() * flops_per_token(n)
                 mask = torch.ones_like(ids)
-                encoder[n] = max(encoder[n], rate(lambda: model.bert(input_ids=ids, attention_mask=mask), flops, device))
+                encoder[n] = max(
+                    encoder[n],
+                    rate(lambda: model.bert(input_ids=ids, attention_mask=mask), flops, device),  # noqa: B023
+                )
     # Per layer the linear FLOPs split 4·d² (Q, K, V, output) : d·f (FFN up) : d·f (FFN down).
     linear = 4 * HIDDEN**2 + 2 * HIDDEN * FFN
     mixed = linear / (4 * HIDDEN**2 / gemm[0] + HIDDEN * FFN / gemm[1] + HIDDEN * FFN / gemm[2])
     peak = max(gemm)
-    print(f"GEMM {dtype} (best of {rounds}): " + ", ".join(f"{m}x{k}x{n} {g / 1e9:.1f}" for (m, k, n), g in zip(shapes, gemm))
-          + f" GFLOP/s; peak {peak / 1e9:.1f}, the encoder's mix of these shapes {mixed / 1e9:.1f}")
-    print("FLOPs/token = layers·(8·d² + 4·d·f + 4·n·d), d=hidden, f=FFN, n=sequence length "
-          f"({flops_per_token(128) / 1e6:.0f} MFLOP at n=128)")
+    print(
+        f"GEMM {dtype} (best of {rounds}): "
+        + ", ".join(f"{m}x{k}x{n} {g / 1e9:.1f}" for (m, k, n), g in zip(shapes, gemm, strict=False))
+        + f" GFLOP/s; peak {peak / 1e9:.1f}, the encoder's mix of these shapes {mixed / 1e9:.1f}"
+    )
+    print(
+        "FLOPs/token = layers·(8·d² + 4·d·f + 4·n·d), d=hidden, f=FFN, n=sequence length "
+        f"({flops_per_token(128) / 1e6:.0f} MFLOP at n=128)"
+    )
     for n, achieved in encoder.items():
-        print(f"encoder forward, {max(1, budget // n)}x{n} tokens: {achieved / flops_per_token(n):.0f} tok/s, "
-              f"{achieved / 1e9:.1f} GFLOP/s = **{achieved / peak:.0%} of GEMM peak** ({achieved / mixed:.0%} of the shape mix)")
+        print(
+            f"encoder forward, {max(1, budget // n)}x{n} tokens: {achieved / flops_per_token(n):.0f} tok/s, "
+            f"{achieved / 1e9:.1f} GFLOP/s = **{achieved / peak:.0%} of GEMM peak** ({achieved / mixed:.0%} of the shape mix)"
+        )
 
 
 def rate(fn: Callable, flops: float, device: torch.device, min_s: float = 0.0) -> float:
@@ -334,10 +389,14 @@ def memory_table(model_dir: Path, device: str, budgets: list[int]) -> None:
         for length in (64, POSITIONS):
             out = subprocess.run(
                 [sys.executable, __file__, "--memory-probe", str(model_dir), device, str(budget), str(length)],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             probe = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"| {budget} | {length} | {max(1, budget // length)} | {probe['peak_mib']:.0f} MiB | {probe['tok_s']:.0f} |")
+            print(
+                f"| {budget} | {length} | {max(1, budget // length)} | {probe['peak_mib']:.0f} MiB | {probe['tok_s']:.0f} |"
+            )
     print("(CPU: VmHWM − VmRSS after loading, peak reset per setting; GPU: max_memory_allocated − allocated)")
 
 
@@ -345,7 +404,9 @@ def memory_probe(model_dir: str, device: str, budget: str, length: str) -> dict:
     """Runs in a fresh process: the peak of one forward of a full batch at this budget and sequence length."""
     ner = load_ner(ModelSpec(id=model_dir), device=device, token_budget=int(budget))
     loaded = ner._loaded
-    rows = [{"input_ids": [loaded.tokenizer.cls_token_id] + [7] * (int(length) - 1)}] * max(1, int(budget) // int(length))
+    rows = [{"input_ids": [loaded.tokenizer.cls_token_id] + [7] * (int(length) - 1)}] * max(
+        1, int(budget) // int(length)
+    )
     forward_logits(loaded.model, rows[:1], loaded.tokenizer.pad_token_id, int(budget), loaded.device)  # warm-up
     if loaded.device.type == "cuda":
         torch.cuda.synchronize()
@@ -354,7 +415,10 @@ def memory_probe(model_dir: str, device: str, budget: str, length: str) -> dict:
     else:
         Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
         base = proc_status_kib("VmRSS") * 1024
-    _, seconds, _ = timed(lambda: forward_logits(loaded.model, rows, loaded.tokenizer.pad_token_id, int(budget), loaded.device), loaded.device)
+    _, seconds, _ = timed(
+        lambda: forward_logits(loaded.model, rows, loaded.tokenizer.pad_token_id, int(budget), loaded.device),
+        loaded.device,
+    )
     peak = torch.cuda.max_memory_allocated() if loaded.device.type == "cuda" else proc_status_kib("VmHWM") * 1024
     return {"peak_mib": (peak - base) / 2**20, "tok_s": len(rows) * int(length) / seconds}
 

@@ -374,9 +374,7 @@ def plan_kills(trace: list[str], stages: list[str], kills: int, duration: float,
     others = [i for i in range(len(points)) if i not in chosen]
     extra = min(max(kills - timed, len(chosen)) - len(chosen), len(others))
     chosen |= {others[k * len(others) // extra] for k in range(extra)} if extra > 0 else set()
-    cases = [
-        KillCase(points[i][0], points[i][1], env={"STANCEWIRE_FAULT_AT": points[i][0]}) for i in sorted(chosen)
-    ]
+    cases = [KillCase(points[i][0], points[i][1], env={"STANCEWIRE_FAULT_AT": points[i][0]}) for i in sorted(chosen)]
     for j in range(timed):
         after = duration * (0.15 + 0.8 * j / max(1, timed - 1))
         cases.append(KillCase(f"t={after:.1f}s", "by time", after_s=after))
@@ -397,7 +395,8 @@ def plan_kills(trace: list[str], stages: list[str], kills: int, duration: float,
 def _published_ok(db: Path) -> bool:
     if not db.exists():
         return True  # nothing published yet: readers get a clear "no run has been published" error
-    from stancewire.store import StoreError, open_readonly
+    from stancewire.schema import StoreError
+    from stancewire.snapshot import open_readonly
 
     try:
         con = open_readonly(db, wait_s=5)
@@ -515,7 +514,7 @@ def overlap(h: Harness, generated: int) -> dict:
         db = work / "out.duckdb"
         env = {"STANCEWIRE_LOCK_WAIT_S": str(wait)}
         with ThreadPoolExecutor(2) as pool:
-            results = list(pool.map(lambda _: h.run(db, sources, extra_env=env), range(2)))
+            results = list(pool.map(lambda _: h.run(db, sources, extra_env=env), range(2)))  # noqa: B023
         codes = sorted(rc for rc, _, _ in results)
         refusals = [err for rc, _, err in results if rc != 0]
         lines = [line for err in refusals for line in err.splitlines()]
@@ -656,7 +655,7 @@ def generate_hostile(
     for i in range(per * 2):
         lines.append(rng.choice(broken) + f" {i}" * (i % 2))
         records.append("invalid JSON")
-    for i in range(per):
+    for _ in range(per):
         lines.append(json.dumps(rng.choice([[1, 2], "string", 42, None, True, []])))
         records.append("JSON that is not an object")
     for i in range(per):

@@ -28,13 +28,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb  # noqa: E402
 import offline_env  # noqa: F401  (sets up sys.path and the environment before the imports below)
 
-import duckdb  # noqa: E402
-
 import flows.pipeline  # noqa: E402
+import flows.pipeline_run  # noqa: E402
 from bench import synthetic  # noqa: E402
-from stancewire.config import DaskOptions, ModelSpec, RunParams  # noqa: E402
+from stancewire.config import (  # noqa: E402
+    AnalystFiles,
+    DaskOptions,
+    FetchOptions,
+    ModelOptions,
+    ModelSpec,
+    RunParams,
+    StoreOptions,
+)
 from stancewire.store import Store  # noqa: E402
 
 NOT_STAGES = ("summary", "publish", "other")  # timed around their calls; "other" is the rest of the wall time
@@ -51,7 +59,7 @@ class Run:
 
 
 class _Timers:
-    """Seconds spent in the run summary and the publish copy, which the ledger does not record."""
+    """Seconds spent in the run summary and the publish copy, which the stage records do not hold."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
@@ -70,13 +78,13 @@ class _Timers:
 @contextlib.contextmanager
 def _timed_calls() -> Iterator[_Timers]:
     timers = _Timers()
-    summary, publish = flows.pipeline.build_summary, Store.publish
-    flows.pipeline.build_summary = timers.wrap("summary", summary)
+    summary, publish = flows.pipeline_run.build_summary, Store.publish
+    flows.pipeline_run.build_summary = timers.wrap("summary", summary)
     Store.publish = timers.wrap("publish", publish)
     try:
         yield timers
     finally:
-        flows.pipeline.build_summary, Store.publish = summary, publish
+        flows.pipeline_run.build_summary, Store.publish = summary, publish
 
 
 def run_once(label: str, params: RunParams) -> Run:
@@ -87,7 +95,7 @@ def run_once(label: str, params: RunParams) -> Run:
     if result.status != "succeeded":
         raise RuntimeError(f"run ended {result.status}")
     run = Run(label, wall)
-    with duckdb.connect(params.db_path, read_only=True) as con:
+    with duckdb.connect(params.store.db_path, read_only=True) as con:
         rows = con.execute(
             "SELECT stage, epoch(finished_at) - epoch(started_at), rows_in, rows_out FROM stage_runs WHERE run_id = ? "
             "ORDER BY started_at",
@@ -127,13 +135,11 @@ def scenario(root: Path, n: int, workers: int, new: list[float], base: RunParams
     """Full run of n articles, a rerun with nothing new, then one rerun per share of new articles."""
     corpus = root / "articles"
     synthetic.write_jsonl(corpus, n)
-    params = base.model_copy(
-        update={
-            "db_path": str(root / "scale.duckdb"),
-            "sources": [str(corpus)],
-            "claims_file": str(synthetic.write_claims(root / "claims.yaml")),
-            "dask": DaskOptions(workers=workers) if workers else None,
-        }
+    params = RunParams(
+        fetch=base.fetch.model_copy(update={"sources": [str(corpus)]}),
+        inputs=AnalystFiles(claims_file=str(synthetic.write_claims(root / "claims.yaml"))),
+        models=base.models.model_copy(update={"dask": DaskOptions(workers=workers) if workers else None}),
+        store=base.store.model_copy(update={"db_path": str(root / "scale.duckdb")}),
     )
     runs = [run_once(f"full, {n:,} articles", params), run_once("rerun, 0 new", params)]
     added = n
@@ -177,7 +183,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="corpus sizes N")
     parser.add_argument("--size", choices=("tiny", "base"), default="tiny", help="model size")
-    parser.add_argument("--dask-workers", type=int, nargs="+", default=[0], help="0 = in-process; w = local Dask cluster")
+    parser.add_argument(
+        "--dask-workers", type=int, nargs="+", default=[0], help="0 = in-process; w = local Dask cluster"
+    )
     parser.add_argument("--new", type=float, nargs="*", default=[0.01, 0.10], help="shares of N added for reruns")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="cpu")
@@ -194,8 +202,9 @@ def main() -> None:
         ner, nli = models(root / "models", args.size)
         stack.enter_context(prefect_test_harness(server_startup_timeout=120))
         base = RunParams(
-            ner_model=ner, nli_model=nli, device=args.device, batch_size=args.batch_size, lock_wait_s=5,
-            use_registered_sources=False, quantize_int8=False,
+            fetch=FetchOptions(use_registered_sources=False),
+            models=ModelOptions(ner=ner, nli=nli, device=args.device, batch_size=args.batch_size, quantize_int8=False),
+            store=StoreOptions(lock_wait_s=5),
         )
         print(f"# stancewire scale benchmark: {args.size} models, batch size {args.batch_size}, device {args.device}")
         print(f"CPUs usable: {len(os.sched_getaffinity(0))}; load average at the start: {_load()}")

@@ -15,12 +15,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from offline_env import REPO_ROOT as REPO  # sets up sys.path and the environment before the imports below
-
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
+from offline_env import REPO_ROOT as REPO  # sets up sys.path and the environment before the imports below
 
-from stancewire.config import DEMO_DIR, ModelSpec, RunParams  # noqa: E402
+from stancewire.config import (  # noqa: E402
+    DEMO_DIR,
+    AnalystFiles,
+    FetchOptions,
+    ModelOptions,
+    ModelSpec,
+    RunParams,
+    StoreOptions,
+)
 from stancewire.store import Store  # noqa: E402
 from tasks.inputs.claims import load_claims  # noqa: E402
 
@@ -69,36 +76,57 @@ def main() -> None:
         claims = [load_claims(DEMO_DIR / "claims.yaml"), load_claims(REPO / "bench" / "claims_seeds.yaml")]
         store.write_claims(pl.concat(claims))
     params = RunParams(
-        db_path=str(db), sources=sources, claims_file=None, ner_model=ModelSpec(id=str(ner)),
-        nli_model=ModelSpec(id=str(nli)), use_registered_sources=False, lock_wait_s=5,
+        fetch=FetchOptions(sources=sources, use_registered_sources=False),
+        inputs=AnalystFiles(claims_file=None),
+        models=ModelOptions(ner=ModelSpec(id=str(ner)), nli=ModelSpec(id=str(nli))),
+        store=StoreOptions(db_path=str(db), lock_wait_s=5),
     )
     started = time.perf_counter()
     result = stancewire_pipeline(params=params)
     print(f"run {result.status} in {time.perf_counter() - started:.1f} s")
 
     with duckdb.connect(str(db), read_only=True) as con:
-        show(con, "NLI pairs: relevance prefilter vs every sentence", """
+        show(
+            con,
+            "NLI pairs: relevance prefilter vs every sentence",
+            """
             SELECT count(*) AS article_claim_pairs,
                    count(*) FILTER (WHERE label = 'UNRELATED') AS unrelated_without_nli,
                    sum(sentences_total) AS nli_pairs_without_prefilter,
                    sum(sentences_scored) AS nli_pairs_with_prefilter,
                    round(1 - sum(sentences_scored) / sum(sentences_total), 3) AS saved_ratio
-            FROM stance""")
-        show(con, "Stance per claim and article", """
+            FROM stance""",
+        )
+        show(
+            con,
+            "Stance per claim and article",
+            """
             SELECT claim_id, coalesce(title, url, article_id)[:40] AS article, label, round(score, 2) AS score,
                    sentences_scored || '/' || sentences_total AS scored, evidence_text[:90] AS evidence,
                    opposing_text[:60] AS opposing, round(opposing_p, 2) AS opp_p
-            FROM v_article_stance WHERE label <> 'UNRELATED' ORDER BY claim_id, label, score DESC""", rows=200)
-        show(con, "Quantities with a measured thing", """
+            FROM v_article_stance WHERE label <> 'UNRELATED' ORDER BY claim_id, label, score DESC""",
+            rows=200,
+        )
+        show(
+            con,
+            "Quantities with a measured thing",
+            """
             SELECT a.language AS lang, q.text, q.value, q.value_max, q.qualifier, q.unit, q.object,
                    array_to_string(q.entities, '; ')[:60] AS entities
             FROM quantities q JOIN articles a USING (article_id)
-            WHERE q.object IS NOT NULL OR q.unit IS NOT NULL ORDER BY a.language, q.article_id, q.start""", rows=200)
+            WHERE q.object IS NOT NULL OR q.unit IS NOT NULL ORDER BY a.language, q.article_id, q.start""",
+            rows=200,
+        )
         show(con, "Claims: supporting vs refuting publishers", "SELECT * FROM v_claim_disagreement ORDER BY claim_id")
-        show(con, "Conflicting quantities (same entity and measured thing, intervals that do not overlap)", """
+        show(
+            con,
+            "Conflicting quantities (same entity and measured thing, intervals that do not overlap)",
+            """
             SELECT entity, object_key, unit, quantity_text, qualifier, low, high, title[:40] AS article,
                    sentence[:100] AS sentence
-            FROM v_quantity_conflicts""", rows=200)
+            FROM v_quantity_conflicts""",
+            rows=200,
+        )
 
 
 if __name__ == "__main__":

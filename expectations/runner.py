@@ -29,7 +29,15 @@ from expectations import (
 # Each suite module defines TABLE, KEY (the columns that identify a row), SQL (the frame to validate, with derived
 # chk_* columns for what Great Expectations cannot express) and expectations().
 SUITES: tuple[ModuleType, ...] = (
-    documents, articles, sentences, mentions, claims, stance, entities, mention_links, quantities
+    documents,
+    articles,
+    sentences,
+    mentions,
+    claims,
+    stance,
+    entities,
+    mention_links,
+    quantities,
 )
 SAMPLE_SIZE = 5
 
@@ -82,7 +90,10 @@ class ValidationReport:
             *(f"| {t.table} | {t.rows} | {t.evaluated} | {len(t.failures)} |" for t in self.tables),
         ]
         if reused := [t.table for t in self.tables if t.reused_from]:
-            lines += ["", f"Unchanged since their last successful validation, not validated again: {', '.join(reused)}."]
+            lines += [
+                "",
+                f"Unchanged since their last successful validation, not validated again: {', '.join(reused)}.",
+            ]
         for t in self.tables:
             if t.failures:
                 lines += ["", f"### {t.table}", "", *(f"- {_describe(f, t.rows)}" for f in t.failures)]

@@ -25,10 +25,7 @@ def link_pending(store: Store, run_id: str, aliases: AliasList) -> LinkCounts:
     mentions = store.pending_links(linker_fingerprint(aliases))
     article_ids = mentions["article_id"].unique().to_list()
     if article_ids:
-        result = link_task(mentions, store.entities(), aliases, store.entity_overrides())
-        store.write_entities(result.entities, run_id)
-        store.write_mention_links(result.links, article_ids, run_id)
-        store.write_quarantine(result.quarantine, run_id)
+        store.save(link_task(mentions, store.entities(), aliases, store.entity_overrides()), run_id)
     return LinkCounts(len(article_ids), mentions.height, reapply_overrides(store))
 
 
@@ -37,8 +34,12 @@ def reapply_overrides(store: Store) -> int:
     overrides = store.entity_overrides()
     links = store.mention_links()
     before = links.select("mention_id", old_entity="entity_id", old_override="override_id")
-    moved = apply_overrides(links, overrides).join(before, on="mention_id").filter(
-        (pl.col("entity_id") != pl.col("old_entity")) | pl.col("override_id").ne_missing(pl.col("old_override"))
+    moved = (
+        apply_overrides(links, overrides)
+        .join(before, on="mention_id")
+        .filter(
+            (pl.col("entity_id") != pl.col("old_entity")) | pl.col("override_id").ne_missing(pl.col("old_override"))
+        )
     )
     store.apply_entity_overrides(moved, merge_targets(overrides))
     return moved.height

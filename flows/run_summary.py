@@ -1,10 +1,11 @@
 """The run summary: one Markdown text for the Prefect artifact and the command line."""
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from flows.ledger import RunLedger
 from stancewire.store import Store
 
 EXAMPLE_QUERIES = (
@@ -23,11 +24,12 @@ def md_table(df: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def build_summary(store: Store, run_id: str, ledger: RunLedger, report, db_path: Path) -> str:
+def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_path: Path) -> str:
+    """`records`: the run's StageRecords (stage, status, rows_in, rows_out, reason), in stage order."""
     stages = pl.DataFrame(
         [
             {"stage": r.stage, "status": r.status, "in": r.rows_in, "out": r.rows_out, "note": r.reason or ""}
-            for r in ledger.records.values()
+            for r in records
         ]
     )
     claim_stance = store.query(
@@ -63,7 +65,7 @@ def build_summary(store: Store, run_id: str, ledger: RunLedger, report, db_path:
         [run_id, run_id],
     )
     sources = store.source_health()
-    warnings = [f"- **{stage} not run**: {why}" for stage, why in ledger.skipped.items()]
+    warnings = [f"- **{r.stage} not run**: {r.reason}" for r in records if r.status == "skipped"]
     warnings += [
         f"- **source {s['source_id']} failing** ({s['consecutive_failures']} runs in a row): {s['last_error']}"
         for s in sources.filter(pl.col("enabled") & (pl.col("consecutive_failures") > 0)).iter_rows(named=True)

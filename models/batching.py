@@ -47,6 +47,6 @@ def forward_logits(
     out: list[np.ndarray | None] = [None] * len(rows)
     for batch in plan_batches([len(r["input_ids"]) for r in rows], token_budget):
         logits = model(**_pad([rows[i] for i in batch], pad_id, device)).logits.float().cpu().numpy()
-        for i, row_logits in zip(batch, logits):
+        for i, row_logits in zip(batch, logits, strict=False):
             out[i] = row_logits[: len(rows[i]["input_ids"])] if row_logits.ndim == 2 else row_logits
     return out

@@ -47,7 +47,6 @@ class LoadedModel:
     max_tokens: int  # longest input (special tokens included) the model accepts
 
 
-
 class Runner:
     """What every runner records on the rows it produces, and the padded-token budget of its batches."""
 

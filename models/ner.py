@@ -41,7 +41,9 @@ def plan_windows(n_tokens: int, size: int, overlap: int) -> list[tuple[int, int,
     if n_tokens <= size:
         return [(0, n_tokens, 0, n_tokens)]
     starts = [*range(0, n_tokens - size, size - overlap), n_tokens - size]
-    cuts = [0] + [(previous + size + start) // 2 for previous, start in zip(starts, starts[1:])] + [n_tokens]
+    cuts = (
+        [0] + [(previous + size + start) // 2 for previous, start in zip(starts, starts[1:], strict=False)] + [n_tokens]
+    )
     return [(start, start + size, cuts[k], cuts[k + 1]) for k, start in enumerate(starts)]
 
 
@@ -67,7 +69,7 @@ class NerRunner(Runner):
     def __call__(self, texts: Sequence[str]) -> list[list[Mention]]:
         """Mentions per text. Identical texts (boilerplate repeated across articles) go through the model once."""
         unique = list(dict.fromkeys(text for text in texts if text and not text.isspace()))
-        found = dict(zip(unique, self._mentions(unique))) if unique else {}
+        found = dict(zip(unique, self._mentions(unique), strict=False)) if unique else {}
         return [list(found.get(text, ())) for text in texts]
 
     def _mentions(self, texts: list[str]) -> list[list[Mention]]:
@@ -108,7 +110,7 @@ class NerRunner(Runner):
         labels, scores = probs.argmax(axis=1), probs.max(axis=1)
         words: list[list] = []
         previous = (None, (-1, -1), True)  # word id, span, punctuation-only
-        for (start, end), word_id, label, score in zip(offsets, word_ids, labels, scores):
+        for (start, end), word_id, label, score in zip(offsets, word_ids, labels, scores, strict=False):
             while start < end and text[start].isspace():
                 start += 1
             while end > start and text[end - 1].isspace():

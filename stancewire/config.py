@@ -1,7 +1,12 @@
-"""Run parameters (the typed form in the Prefect UI) and their environment-backed defaults."""
+"""Run parameters, grouped by the stage that reads them (the Prefect run form shows one section per group), and the
+one function that completes them from the deployment's settings.
+
+Fields left empty (None) take the deployment's default: a STANCEWIRE_* environment variable (or `.env`), else the
+built-in one. Nothing is read from the environment until `build_params` runs, at the start of a flow run or command.
+"""
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,7 +19,9 @@ DEMO_DIR = REPO_ROOT / "demo"
 # Permissive-licence multilingual defaults (see README, "Models").
 DEFAULT_NER_MODEL = "Davlan/xlm-roberta-base-ner-hrl"
 DEFAULT_NLI_MODEL = "MoritzLaurer/mDeBERTa-v3-base-xnli-multilingual-nli-2mil7"
-DEFAULT_USER_AGENT = f"stancewire/{__version__} (news research crawler; honours robots.txt)"
+USER_AGENT = f"stancewire/{__version__} (news research crawler; honours robots.txt)"
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
 
 
 class ModelSpec(BaseModel):
@@ -33,8 +40,92 @@ class DaskOptions(BaseModel):
     workers: int = Field(default=2, ge=1, description="Local cluster: worker processes, each loading the models once")
 
 
+class FetchOptions(BaseModel):
+    """What to read and how politely: ad hoc sources, the source registry, HTTP manners."""
+
+    sources: list[str] = Field(
+        default_factory=lambda: [str(DEMO_DIR / "articles")],
+        description="Files, directories or http(s) URLs to read articles from",
+    )
+    use_registered_sources: bool = Field(
+        default=True, description="Also fetch the enabled sources of the registry (stancewire sources add)"
+    )
+    sources_file: str | None = Field(
+        default=None, description="YAML of sources to add to (or update in) the registry before fetching"
+    )
+    allow_file_sources: bool = Field(default=True, description="Accept local paths as sources")
+    allow_private_hosts: bool = Field(default=False, description="Fetch from loopback/private addresses")
+    respect_robots: bool = Field(default=True, description="Skip URLs that a site's robots.txt disallows")
+    host_delay_s: float = Field(default=1.0, ge=0, description="Seconds between requests to the same host")
+    host_concurrency: int = Field(default=2, ge=1, description="Requests in flight at once to the same host")
+    user_agent: str | None = Field(
+        default=None, description="HTTP User-Agent; empty: STANCEWIRE_USER_AGENT, else stancewire's own"
+    )
+
+
+class AnalystFiles(BaseModel):
+    """The claims to score and the alias lists that make spellings of one entity compare equal."""
+
+    claims_file: str | None = Field(
+        default_factory=lambda: str(DEMO_DIR / "claims.yaml"),
+        description="YAML list of claims (id, text, language); None keeps the claims already stored",
+    )
+    alias_files: list[str] = Field(
+        default_factory=list,
+        description="Alias lists (YAML or CSV) extending the built-in one: spellings that name the same entity",
+    )
+
+
+class ModelOptions(BaseModel):
+    """The NER and NLI models and where and how they run."""
+
+    ner: ModelSpec | None = Field(default=None, description="NER model; empty: STANCEWIRE_NER_MODEL, else the default")
+    nli: ModelSpec | None = Field(default=None, description="NLI model; empty: STANCEWIRE_NLI_MODEL, else the default")
+    device: Device | None = Field(
+        default=None, description="auto | cpu | cuda | mps; empty: STANCEWIRE_DEVICE, else auto"
+    )
+    token_budget: int | None = Field(
+        default=None,
+        ge=1,
+        description="Padded tokens per model forward pass; empty: 1024 on CPU, 8192 on GPU (README: Model runtime)",
+    )
+    quantize_int8: bool | None = Field(
+        default=None,
+        description="CPU only: int8 dynamic quantisation of the linear layers, faster at a small accuracy cost",
+    )
+    batch_size: int = Field(default=256, ge=1, description="Articles per NER/stance task run")
+    dask: DaskOptions | None = Field(
+        default=None,
+        description="Run NER and stance batches on a Dask cluster; empty: STANCEWIRE_DASK_*, else in the flow's process",
+    )
+    require_models: bool = Field(
+        default=False, description="Fail the run (after landing what it could) when a model stage was skipped"
+    )
+
+
+class StoreOptions(BaseModel):
+    """Where the results land."""
+
+    db_path: str | None = Field(
+        default=None, description="DuckDB file to publish to; empty: STANCEWIRE_DB_PATH, else data/stancewire.duckdb"
+    )
+    lock_wait_s: float | None = Field(default=None, ge=0, description="How long to wait for a run in progress")
+    export_dir: str | None = Field(
+        default=None, description="Also write the published tables as Parquet here after each successful run"
+    )
+
+
+class RunParams(BaseModel):
+    """Everything one flow run needs; Prefect renders it as the ad hoc run form, one section per group."""
+
+    fetch: FetchOptions = Field(default_factory=FetchOptions)
+    inputs: AnalystFiles = Field(default_factory=AnalystFiles)
+    models: ModelOptions = Field(default_factory=ModelOptions)
+    store: StoreOptions = Field(default_factory=StoreOptions)
+
+
 class Settings(BaseSettings):
-    """Defaults read from STANCEWIRE_* environment variables (or a .env file)."""
+    """A deployment's defaults, from STANCEWIRE_* environment variables (or a .env file)."""
 
     model_config = SettingsConfigDict(env_prefix="STANCEWIRE_", env_file=".env", extra="ignore")
 
@@ -43,76 +134,36 @@ class Settings(BaseSettings):
     ner_revision: str | None = None
     nli_model: str = DEFAULT_NLI_MODEL
     nli_revision: str | None = None
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    device: Device = "auto"
     token_budget: int | None = None
     quantize_int8: bool = False
     lock_wait_s: float = 600.0
     dask_address: str | None = None  # run NER and stance on this Dask scheduler...
     dask_workers: int | None = None  # ...or on a local cluster of this many workers
-    user_agent: str = DEFAULT_USER_AGENT  # put a contact URL or address in it for the sites you crawl
+    user_agent: str = USER_AGENT  # put a contact URL or address in it for the sites you crawl
+
+    def dask(self) -> DaskOptions | None:
+        if self.dask_address is None and self.dask_workers is None:
+            return None
+        return DaskOptions(address=self.dask_address, **({"workers": self.dask_workers} if self.dask_workers else {}))
 
 
-def _dask_from(settings: Settings) -> DaskOptions | None:
-    if settings.dask_address is None and settings.dask_workers is None:
-        return None
-    return DaskOptions(address=settings.dask_address, **({"workers": settings.dask_workers} if settings.dask_workers else {}))
-
-
-class RunParams(BaseModel):
-    """Everything one flow run needs; Prefect renders it as the ad hoc run form."""
-
-    sources: list[str] = Field(
-        default_factory=lambda: [str(DEMO_DIR / "articles")],
-        description="Files, directories or http(s) URLs to read articles from",
-    )
-    claims_file: str | None = Field(
-        default_factory=lambda: str(DEMO_DIR / "claims.yaml"),
-        description="YAML list of claims (id, text, language); None keeps the claims already stored",
-    )
-    db_path: str = Field(default_factory=lambda: str(Settings().db_path), description="DuckDB file to publish to")
-    ner_model: ModelSpec = Field(
-        default_factory=lambda: ModelSpec(id=Settings().ner_model, revision=Settings().ner_revision)
-    )
-    nli_model: ModelSpec = Field(
-        default_factory=lambda: ModelSpec(id=Settings().nli_model, revision=Settings().nli_revision)
-    )
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field(default_factory=lambda: Settings().device)
-    token_budget: int | None = Field(
-        default_factory=lambda: Settings().token_budget,
-        ge=1,
-        description="Padded tokens per model forward pass; None = 1024 on CPU, 8192 on GPU (README: Model runtime)",
-    )
-    quantize_int8: bool = Field(
-        default_factory=lambda: Settings().quantize_int8,
-        description="CPU only: int8 dynamic quantisation of the linear layers, faster at a small accuracy cost",
-    )
-    dask: DaskOptions | None = Field(
-        default_factory=lambda: _dask_from(Settings()),
-        description="Run NER and stance batches on a Dask cluster; None runs them in the flow's process",
-    )
-    batch_size: int = Field(default=256, ge=1, description="Articles per NER/stance task run")
-    allow_file_sources: bool = Field(default=True, description="Accept local paths as sources")
-    allow_private_hosts: bool = Field(default=False, description="Fetch from loopback/private addresses")
-    lock_wait_s: float = Field(
-        default_factory=lambda: Settings().lock_wait_s, ge=0, description="How long to wait for a run in progress"
-    )
-    require_models: bool = Field(
-        default=False, description="Fail the run (after landing what it could) when a model stage was skipped"
-    )
-    alias_files: list[str] = Field(
-        default_factory=list,
-        description="Alias lists (YAML or CSV) extending the built-in one: spellings that name the same entity",
-    )
-    use_registered_sources: bool = Field(
-        default=True, description="Also fetch the enabled sources of the registry (stancewire sources add)"
-    )
-    sources_file: str | None = Field(
-        default=None, description="YAML of sources to add to (or update in) the registry before fetching"
-    )
-    respect_robots: bool = Field(default=True, description="Skip URLs that a site's robots.txt disallows")
-    host_delay_s: float = Field(default=1.0, ge=0, description="Seconds between requests to the same host")
-    host_concurrency: int = Field(default=2, ge=1, description="Requests in flight at once to the same host")
-    user_agent: str = Field(default_factory=lambda: Settings().user_agent, description="HTTP User-Agent")
-    export_dir: str | None = Field(
-        default=None, description="Also write the published tables as Parquet here after each successful run"
-    )
+def build_params(params: RunParams | None = None, overrides: dict[str, Any] | None = None) -> RunParams:
+    """`params` (default: the built-in form) with `overrides` ({section: {field: value}}) applied and every empty
+    field filled from the deployment's settings. The flow and every command build their parameters here."""
+    base = (params or RunParams()).model_dump()
+    for section, values in (overrides or {}).items():
+        base[section].update(values)
+    built = RunParams.model_validate(base)
+    settings = Settings()
+    models, store, fetch = built.models, built.store, built.fetch
+    models.ner = models.ner or ModelSpec(id=settings.ner_model, revision=settings.ner_revision)
+    models.nli = models.nli or ModelSpec(id=settings.nli_model, revision=settings.nli_revision)
+    models.device = models.device or settings.device
+    models.token_budget = models.token_budget or settings.token_budget
+    models.quantize_int8 = settings.quantize_int8 if models.quantize_int8 is None else models.quantize_int8
+    models.dask = models.dask or settings.dask()
+    store.db_path = store.db_path or str(settings.db_path)
+    store.lock_wait_s = settings.lock_wait_s if store.lock_wait_s is None else store.lock_wait_s
+    fetch.user_agent = fetch.user_agent or settings.user_agent
+    return built

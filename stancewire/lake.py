@@ -35,7 +35,8 @@ from pathlib import Path
 
 import duckdb
 
-from stancewire.store import fsync_dir, open_readonly, schema_version, work_path
+from stancewire.schema import schema_version
+from stancewire.snapshot import fsync_dir, open_readonly, work_path
 
 PARTITION_COLUMNS = ("date", "source_key")
 MANIFEST = "manifest.json"
@@ -377,8 +378,11 @@ def create_views(out_dir: str | Path, views_db: str | Path) -> list[str]:
     try:
         with duckdb.connect(str(target)) as con:
             con.execute(script.read_text(encoding="utf-8"))
-            return [name for (name,) in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY view_name"
-            ).fetchall()]
+            return [
+                name
+                for (name,) in con.execute(
+                    "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY view_name"
+                ).fetchall()
+            ]
     except duckdb.Error as exc:
         raise ExportError(f"cannot create the views in {target}: {exc}") from exc

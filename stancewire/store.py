@@ -1,63 +1,41 @@
-"""The DuckDB store: the one module that owns the schema and every write.
+"""The DuckDB store: the one module that writes the schema's tables, and the reads the stages' incremental work
+starts from.
 
-The user-facing database file is a published snapshot the pipeline never opens for writing. A run writes to a
-working database `<db>.work` next to it and `publish()` atomically replaces the published file with a checkpointed
-copy, so readers never see a half-written run and never block one. Every write is an idempotent upsert: a run that
-crashed leaves the working database behind and the next run simply continues from it.
+Every write is an idempotent upsert, and a stage's batch result (stancewire.results) is saved in one transaction:
+a run that crashed leaves the working database behind and the next run simply continues from it. Opening the files
+(working copy, run lock, publish, reject) is stancewire.snapshot's; the schema is stancewire.schema's.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import polars as pl
 
 from stancewire import frames
 from stancewire.faults import fault_point
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used as asked."""
-
-
-class StoreBusy(StoreError):
-    """Another run holds the working database."""
-
-
-def _load_migrations() -> list[tuple[int, str]]:
-    files = sorted(f for f in resources.files("stancewire").joinpath("sql").iterdir() if f.name[:3].isdigit())
-    migrations = [(int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8")) for f in files]
-    if [v for v, _ in migrations] != list(range(1, len(migrations) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n: {[f.name for f in files]}")
-    return migrations
-
-
-MIGRATIONS = _load_migrations()
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-VIEWS = resources.files("stancewire").joinpath("sql", "views.sql").read_text(encoding="utf-8")
-
-_open_here: set[Path] = set()  # working databases this process has open
-_open_here_lock = threading.Lock()
+from stancewire.results import (
+    CleanResult,
+    CrawlResult,
+    FetchResult,
+    LinkResult,
+    NerResult,
+    QuantitiesResult,
+    StageResult,
+    StanceResult,
+)
+from stancewire.schema import StoreError, migrate, scalar
+from stancewire.snapshot import WorkingCopy, open_working_copy
 
 _STAGE_STATUSES = ("ok", "skipped", "failed")
 _RUN_STATUSES = ("running", "succeeded", "failed", "validation_failed")
-
-
-def work_path(db_path: str | Path) -> Path:
-    return Path(f"{db_path}.work")
 
 
 def _now() -> datetime:
@@ -70,152 +48,6 @@ def _q(column: str) -> str:
 
 def _columns(schema: Mapping[str, Any], alias: str = "") -> str:
     return ", ".join(f"{alias}{_q(c)}" for c in schema)
-
-
-def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
-    """Connect, retrying with backoff for up to wait_s while another process holds the file's lock."""
-    deadline = time.monotonic() + wait_s
-    delay = 0.05
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            left = deadline - time.monotonic()
-            if "lock" not in str(exc).lower() or left <= 0:
-                raise
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, 2.0)
-        else:
-            con.execute("SET TimeZone = 'UTC'")
-            return con
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
-    return con.execute(sql, params).fetchall()[0][0]  # fetchone() would leave the result open (DuckDB 2)
-
-
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The schema version of the database; 0 when it has no stancewire schema."""
-    exists = _scalar(
-        con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'schema_version'"
-    )
-    return (_scalar(con, "SELECT max(version) FROM schema_version") or 0) if exists else 0
-
-
-def _check_not_newer(version: int, path: Path) -> None:
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} has schema version {version} but this stancewire knows only up to {SCHEMA_VERSION}: "
-            "upgrade stancewire to use it"
-        )
-
-
-def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Apply the migrations the database lacks, each in its own transaction, then (re)define every view."""
-    current = schema_version(con)
-    _check_not_newer(current, path)
-    for version, sql in MIGRATIONS[current:]:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            con.execute(sql)
-            con.execute("INSERT INTO schema_version VALUES (?)", [version])
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    con.execute(VIEWS)
-
-
-def open_readonly(db_path: str | Path, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
-    """Open the published database for reading.
-
-    DuckDB shares one database instance per file within a process: close an old connection before opening again
-    to see a newer snapshot.
-    """
-    path = Path(db_path)
-    if not path.is_file():
-        raise StoreError(f"{path} does not exist: no run has been published there yet")
-    try:
-        con = _connect(path, read_only=True, wait_s=wait_s)
-    except duckdb.IOException as exc:
-        why = "is locked for writing by another process" if "lock" in str(exc).lower() else "cannot be opened"
-        raise StoreError(f"{path} {why}: {exc}") from exc
-    version = schema_version(con)
-    try:
-        if version == 0:
-            raise StoreError(f"{path} is not a stancewire database")
-        _check_not_newer(version, path)
-    except StoreError:
-        con.close()
-        raise
-    return con
-
-
-def _owner_file(work: Path) -> Path:
-    return Path(f"{work}.owner")
-
-
-def _busy_message(work: Path, wait_s: float) -> str:
-    try:
-        owner = json.loads(_owner_file(work).read_text())
-    except (OSError, ValueError):
-        owner = {}
-    who = f"process {owner['pid']}" if owner.get("pid") else "another process"
-    return (
-        f"another run is in progress: {who} holds {work}"
-        + (f" since {owner['since']}" if owner.get("since") else "")
-        + f" (waited {wait_s:g} s). Try again when it has finished, or wait longer."
-    )
-
-
-def _hold_run_lock(work: Path, wait_s: float):
-    """An advisory lock held for a whole run, including closing and setting aside the working database
-    (DuckDB's own file lock ends at close). The kernel releases it if the process dies."""
-    handle = open(f"{work}.lock", "a")  # noqa: SIM115 - held until the run ends
-    deadline = time.monotonic() + wait_s
-    delay = 0.05
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return handle
-        except BlockingIOError:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                handle.close()
-                raise StoreBusy(_busy_message(work, wait_s)) from None
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, 2.0)
-
-
-def _set_aside(work: Path, destination: Path) -> None:
-    os.replace(work, destination)
-    wal = Path(f"{work}.wal")
-    if wal.exists():
-        os.replace(wal, f"{destination}.wal")
-    fsync_dir(work.parent)
-
-
-def _seed_work(db: Path, work: Path) -> None:
-    """Start the working database from a copy of the published one, unless another process just created it."""
-    tmp = Path(f"{work}.tmp-{os.getpid()}")
-    shutil.copyfile(db, tmp)
-    try:
-        os.link(tmp, work)  # atomic: fails instead of replacing a working database another run created meanwhile
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename or a new file in `directory` durable."""
-    if os.name == "posix":
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _revision(revision: str | None) -> str:
@@ -240,13 +72,13 @@ def _model(spec: Any) -> tuple[str | None, str | None]:
 class Store:
     """Read-write access to the working database of one run. Create it with `Store.open_run`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
-        self.con = con
-        self.db_path = db_path
-        self.work_path = work_path(db_path)
+    def __init__(self, copy: WorkingCopy) -> None:
+        self._copy = copy
+        self.con = copy.con
+        self.db_path = copy.db_path
+        self.work_path = copy.work_path
         self._lock = threading.RLock()
         self._atomic: list[str] | None = None  # inside atomic(): views to unregister when its transaction ends
-        self.rejected_to: Path | None = None
 
     @classmethod
     @contextmanager
@@ -255,73 +87,54 @@ class Store:
 
         Raises StoreBusy when another process still holds it after `wait_s` seconds.
         """
-        db = Path(db_path)
-        db.parent.mkdir(parents=True, exist_ok=True)
-        work = work_path(db)
-        with _open_here_lock:  # DuckDB's file lock does not stop a second connection from the same process
-            if work.resolve() in _open_here:
-                raise StoreBusy(f"this process already has a run open on {work}")
-            _open_here.add(work.resolve())
-        try:
-            run_lock = _hold_run_lock(work, wait_s)
-            try:
-                if not work.exists() and db.exists():
-                    _seed_work(db, work)
-                try:
-                    con = _connect(work, read_only=False, wait_s=wait_s)
-                except duckdb.IOException as exc:
-                    if "lock" not in str(exc).lower():
-                        raise
-                    raise StoreBusy(_busy_message(work, wait_s)) from exc
-                for stale in db.parent.glob(f"{db.name}.tmp-*"):  # from a publish killed midway; only we publish now
-                    stale.unlink(missing_ok=True)
-                owner = _owner_file(work)
-                store = cls(con, db)
-                try:
-                    owner.write_text(json.dumps({"pid": os.getpid(), "since": _now().isoformat(timespec="seconds")}))
-                    migrate(con, work)
-                    yield store
-                finally:
-                    owner.unlink(missing_ok=True)
-                    con.close()
-                    if store.rejected_to:
-                        _set_aside(work, store.rejected_to)
-            finally:
-                run_lock.close()
-        finally:
-            with _open_here_lock:
-                _open_here.discard(work.resolve())
+        with open_working_copy(db_path, wait_s) as copy:
+            migrate(copy.con, copy.work_path)
+            yield cls(copy)
 
     def reject(self, run_id: str) -> Path:
-        """Set the working database aside when the run ends (it holds data that failed validation), so the next
-        run starts again from the last published snapshot instead of failing on the same rows."""
-        self.rejected_to = self.db_path.with_name(f"{self.db_path.name}.rejected-{run_id}")
-        return self.rejected_to
+        """Set this run's working database aside when the run ends (see WorkingCopy.reject)."""
+        return self._copy.reject(run_id)
 
     def publish(self) -> Path:
-        """Atomically replace the published database with a snapshot of the working one.
-
-        The copy is taken after a checkpoint while this connection still holds the working database's lock, so no
-        other run can change it mid-copy; readers holding the old published file keep reading it.
-        """
+        """Atomically replace the published database with a snapshot of the working one."""
         with self._lock:
-            self.con.execute("CHECKPOINT")
-            wal = Path(f"{self.work_path}.wal")
-            if wal.exists() and wal.stat().st_size:
-                raise StoreError(f"{wal} is not empty after a checkpoint: refusing to publish a partial copy")
-            tmp = Path(f"{self.db_path}.tmp-{os.getpid()}")
-            try:
-                with open(self.work_path, "rb") as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                    dst.flush()
-                    os.fsync(dst.fileno())
-                fault_point("publish")
-                os.replace(tmp, self.db_path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            fsync_dir(self.db_path.parent)
-        return self.db_path
+            return self._copy.publish()
+
+    def save(self, result: StageResult, run_id: str) -> None:
+        """Write one stage batch's result in one transaction: after an error or a crash all of it is there or none
+        (a batch's articles committed without its line counts would never be completed by a rerun)."""
+        with self.atomic():
+            match result:
+                case FetchResult() | CrawlResult():
+                    self.write_documents(result.documents, run_id)
+                    self.write_quarantine(result.quarantine, run_id)
+                    if isinstance(result, CrawlResult):
+                        self.write_fetch_state(result.fetch_state, run_id)
+                        self.record_source_health(result.health)
+                case CleanResult():
+                    self.write_quarantine(result.quarantine, run_id)
+                    self.write_articles(result.articles, result.sentences, run_id)
+                    self.write_boilerplate_lines(result.boilerplate_lines, run_id)
+                    self.add_source_lines(result.source_lines, run_id)
+                case NerResult():
+                    self.write_mentions(
+                        result.mentions,
+                        run_id,
+                        result.article_ids,
+                        model_id=result.model_id,
+                        model_revision=result.model_revision,
+                    )
+                case LinkResult():
+                    self.write_entities(result.entities, run_id)
+                    self.write_mention_links(result.links, result.article_ids, run_id)
+                    self.write_quarantine(result.quarantine, run_id)
+                case QuantitiesResult():
+                    self.write_quantities(result.quantities, run_id, result.article_ids, result.extractor_version)
+                case StanceResult():
+                    self.write_quarantine(result.quarantine, run_id)
+                    self.write_stance(result.stance, run_id)
+                case _:
+                    raise TypeError(f"not a stage result: {type(result).__name__}")
 
     # -- plumbing
 
@@ -432,7 +245,7 @@ class Store:
         if status not in _RUN_STATUSES:
             raise ValueError(f"run status must be one of {_RUN_STATUSES}, not {status!r}")
         with self._transaction("runs"):
-            updated = _scalar(
+            updated = scalar(
                 self.con,
                 "UPDATE runs SET status = ?, finished_at = ?, counts = ?, summary_md = ? WHERE run_id = ?",
                 [status, _now(), json.dumps(dict(counts), default=str), summary_md, run_id],
@@ -604,7 +417,9 @@ class Store:
         """Enable or disable claims (their stance rows stay); returns the ids that do not exist."""
         known = set(self.claims(enabled_only=False)["claim_id"].to_list())
         with self._transaction("claims"):
-            self.con.execute("UPDATE claims SET enabled = ? WHERE claim_id IN (SELECT unnest(?))", [enabled, list(claim_ids)])
+            self.con.execute(
+                "UPDATE claims SET enabled = ? WHERE claim_id IN (SELECT unnest(?))", [enabled, list(claim_ids)]
+            )
         return [c for c in claim_ids if c not in known]
 
     def write_stance(self, df: pl.DataFrame, run_id: str) -> int:
@@ -615,12 +430,16 @@ class Store:
         )
         return self._write("stance", rows, ["article_id", "claim_id", "model_id", "model_revision"])
 
-    def write_quantities(self, df: pl.DataFrame, run_id: str, article_ids: Iterable[str], extractor_version: str) -> int:
+    def write_quantities(
+        self, df: pl.DataFrame, run_id: str, article_ids: Iterable[str], extractor_version: str
+    ) -> int:
         """Replace the quantities of the given articles and mark them read (even with none found)."""
         rows = _unique(frames.conform(df, frames.QUANTITIES), ["quantity_id"]).with_columns(run_id=pl.lit(run_id))
         ids = sorted(set(article_ids) | set(rows["article_id"].to_list()))
         done = pl.DataFrame({"article_id": ids}, schema={"article_id": pl.String}).with_columns(
-            extractor_version=pl.lit(extractor_version), run_id=pl.lit(run_id), done_at=pl.lit(_now(), frames.UTC_DATETIME)
+            extractor_version=pl.lit(extractor_version),
+            run_id=pl.lit(run_id),
+            done_at=pl.lit(_now(), frames.UTC_DATETIME),
         )
         with self._transaction("quantities", _quantities=rows, _done=done):
             self.con.execute("DELETE FROM quantities WHERE article_id IN (SELECT article_id FROM _done)")
@@ -727,7 +546,13 @@ class Store:
             "WHERE article_id IN (SELECT unnest($ids)) ORDER BY article_id, start",
             {"ids": list(article_ids)},
         )
-        schema = {"article_id": pl.String, "sentence_id": pl.String, "start": pl.Int32, "text": pl.String, "label": pl.String}
+        schema = {
+            "article_id": pl.String,
+            "sentence_id": pl.String,
+            "start": pl.Int32,
+            "text": pl.String,
+            "label": pl.String,
+        }
         return frames.conform(frame, schema) if frame.height else pl.DataFrame(schema=schema)
 
     def article_languages(self, article_ids: Sequence[str]) -> pl.DataFrame:
@@ -770,9 +595,7 @@ class Store:
     def set_source_enabled(self, source_id: str, enabled: bool) -> bool:
         """False when no such source is registered."""
         with self._transaction("sources"):
-            updated = _scalar(
-                self.con, "UPDATE sources SET enabled = ? WHERE source_id = ?", [enabled, source_id]
-            )
+            updated = scalar(self.con, "UPDATE sources SET enabled = ? WHERE source_id = ?", [enabled, source_id])
         return bool(updated)
 
     def sources(self, enabled_only: bool = False) -> pl.DataFrame:
@@ -867,7 +690,7 @@ class Store:
 
     def remove_entity_override(self, override_id: str) -> bool:
         with self._transaction("entity_overrides"):
-            return bool(_scalar(self.con, "DELETE FROM entity_overrides WHERE override_id = ?", [override_id]))
+            return bool(scalar(self.con, "DELETE FROM entity_overrides WHERE override_id = ?", [override_id]))
 
     def apply_entity_overrides(self, changed: pl.DataFrame, merged_into: Mapping[str, str]) -> int:
         """Set entity_id and override_id of the `changed` links (mention_id, entity_id, override_id) and merged_into

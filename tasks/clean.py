@@ -13,27 +13,19 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import ARTICLES, BOILERPLATE_LINES, QUARANTINE, SENTENCES, SOURCE_LINES, conform
 from stancewire.ids import sha256_hex
-from tasks.text.furniture import SOURCE_REPEAT_MIN_DOCS, Decision, body_text, classify_lines, source_line_hashes
+from stancewire.results import CleanResult
+from tasks.text.decode import NotTextError, decode_payload, normalise
 from tasks.text.dedup import DuplicateIndex, Fingerprint, fingerprint
 from tasks.text.extract import Extracted, ExtractionError, extract_html, extract_json, extract_plain
+from tasks.text.furniture import SOURCE_REPEAT_MIN_DOCS, Decision, body_text, classify_lines, source_line_hashes
 from tasks.text.language import UNDETERMINED, build_language_detector, detect_language, line_languages
 from tasks.text.sentences import split_sentences
-from tasks.text.decode import NotTextError, decode_payload, normalise
 
 __all__ = ["CleanResult", "build_language_detector", "clean_documents", "clean_task", "source_keys"]
 
 # About 30,000 words, several times the longest news features: longer "articles" are dumps or junk, and every
 # sentence costs NER and NLI time.
 MAX_TEXT_CHARS = 200_000
-
-
-@dataclass
-class CleanResult:
-    articles: pl.DataFrame  # frames.ARTICLES
-    sentences: pl.DataFrame  # frames.SENTENCES
-    quarantine: pl.DataFrame  # frames.QUARANTINE
-    boilerplate_lines: pl.DataFrame  # frames.BOILERPLATE_LINES
-    source_lines: pl.DataFrame  # frames.SOURCE_LINES: this batch's counts, to add to the stored ones
 
 
 @dataclass

@@ -16,22 +16,15 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import DOCUMENTS, FETCH_STATE, QUARANTINE, SOURCE_HEALTH, conform
 from stancewire.ids import sha256_hex
-from tasks.web.listings import DiscoveryError, Entry, Listing, canonical_url, parse_feed, parse_sitemap, parse_url_list
-from tasks.web.download import Download, DownloadError, redact_url
-from tasks.fetch import FetchResult, documents_from_download, fetch_sources
-from tasks.web.fetcher import PoliteFetcher
+from stancewire.results import CrawlResult, FetchResult
+from tasks.fetch import documents_from_download, fetch_sources
 from tasks.inputs.sources import FEED_KINDS, Source
+from tasks.web.download import Download, DownloadError, redact_url
+from tasks.web.fetcher import PoliteFetcher
+from tasks.web.listings import DiscoveryError, Entry, Listing, canonical_url, parse_feed, parse_sitemap, parse_url_list
 
 MAX_FAILURES = 3  # an article URL that failed this many runs in a row is not tried again until a listing changes it
 MAX_SITEMAP_DEPTH = 2  # an index of indexes of urlsets
-
-
-@dataclass
-class CrawlResult:
-    documents: pl.DataFrame  # frames.DOCUMENTS: new or changed articles only
-    quarantine: pl.DataFrame  # frames.QUARANTINE
-    fetch_state: pl.DataFrame  # frames.FETCH_STATE: every URL requested (or read) this run
-    health: pl.DataFrame  # frames.SOURCE_HEALTH: one row per source
 
 
 class _Known:
@@ -118,9 +111,7 @@ def crawl_sources(
     return _result(runs, now)
 
 
-def _discover(
-    source: Source, known: _Known, fetcher: PoliteFetcher, allow_files: bool, now: datetime
-) -> _SourceRun:
+def _discover(source: Source, known: _Known, fetcher: PoliteFetcher, allow_files: bool, now: datetime) -> _SourceRun:
     run = _SourceRun(source)
     try:
         if source.kind == "folder":
@@ -262,7 +253,9 @@ def _wanted(entry: Entry, previous: dict[str, Any] | None) -> bool:
         return True
     if previous["status"] == "failed":
         return previous["failures"] < MAX_FAILURES or (
-            entry.date is not None and previous["last_fetched_at"] is not None and entry.date > previous["last_fetched_at"]
+            entry.date is not None
+            and previous["last_fetched_at"] is not None
+            and entry.date > previous["last_fetched_at"]
         )
     fetched_at = previous["last_fetched_at"]
     return entry.updated is not None and (fetched_at is None or entry.updated > fetched_at)
@@ -277,8 +270,15 @@ def _fetch_article_safely(
         uri, detail = redact_url(candidate.entry.url), f"{type(exc).__name__}: {exc}"
         row = _quarantine_row(candidate.source_id, uri, "fetch_failed", detail)
         failures = (candidate.previous or {}).get("failures", 0) + 1
-        state = _state(candidate.entry.url, candidate.source_id, "article", now, status="failed", failures=failures,
-                       last_error="fetch_failed")
+        state = _state(
+            candidate.entry.url,
+            candidate.source_id,
+            "article",
+            now,
+            status="failed",
+            failures=failures,
+            last_error="fetch_failed",
+        )
         return FetchResult(_empty(DOCUMENTS), pl.DataFrame([row], schema=QUARANTINE)), [state], "fetch_failed"
 
 
@@ -317,7 +317,9 @@ def _conditional_get(
     except DownloadError as exc:
         failed = {k: previous.get(k) for k in ("etag", "last_modified", "content_hash")}
         failures = previous.get("failures", 0) + 1
-        return exc, _state(key, source_id, role, now, status="failed", failures=failures, last_error=exc.reason, **failed)
+        return exc, _state(
+            key, source_id, role, now, status="failed", failures=failures, last_error=exc.reason, **failed
+        )
     if got.status == 304:
         kept = {k: previous.get(k) for k in ("etag", "last_modified", "content_hash")}
         kept["etag"] = got.etag or kept["etag"]

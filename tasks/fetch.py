@@ -9,14 +9,15 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import httpx
 import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import DOCUMENTS, QUARANTINE, conform
 from stancewire.ids import sha256_hex
-from tasks.web.download import Download, DownloadError, download, new_client, redact_url, scrub_urls
+from stancewire.results import FetchResult
+from tasks.web.download import Download, DownloadError, redact_url, scrub_urls
+from tasks.web.fetcher import MAX_DOCUMENT_BYTES, PoliteFetcher
 
 HTML, PLAIN, JSON = "text/html", "text/plain", "application/json"
 JSON_LINES = "jsonl"  # split into one application/json document per line
@@ -32,66 +33,56 @@ _MEDIA_TYPES = {
 }
 
 
-@dataclass
-class FetchResult:
-    documents: pl.DataFrame  # frames.DOCUMENTS
-    quarantine: pl.DataFrame  # frames.QUARANTINE
-
-
 def document_id(uri: str, content_hash: str) -> str:
     return sha256_hex(f"{uri}\0{content_hash}")[:32]
 
 
 def fetch_sources(
     sources: Sequence[str],
+    fetcher: PoliteFetcher | None = None,
     *,
-    client: httpx.Client | None = None,
     allow_files: bool = True,
-    allow_private_hosts: bool = False,
-    max_bytes: int = 20_000_000,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
     now: datetime | None = None,
 ) -> FetchResult:
     """Read every source; a source that fails yields quarantine rows, never an exception.
 
-    Directories are walked recursively (hidden files and folders skipped); .json files (one object or a list) and
-    .jsonl files yield one document per record, with uri `<path>#<n>` (n counts from 0) or the record's own url.
+    URLs go through `fetcher`, the same polite fetcher (User-Agent, robots.txt, per-host spacing, size and time
+    caps) that registered sources use; without one, a default one is made for the URLs. Files larger than
+    `max_bytes` are refused. Directories are walked recursively (hidden files and folders skipped); .json files (one
+    object or a list) and .jsonl files yield one document per record, with uri `<path>#<n>` (n counts from 0) or the
+    record's own url.
     """
     if isinstance(sources, str):
         sources = [sources]
     batch = _Batch(now)
-    own_client: httpx.Client | None = None
+    own: PoliteFetcher | None = None
     try:
         for raw in sources:
             source = str(raw).strip()
             scheme = urlsplit(source).scheme.lower() if "://" in source else ""
-            if scheme in ("http", "https") and client is None:
-                client = own_client = new_client()
+            if scheme in ("http", "https") and fetcher is None:
+                fetcher = own = PoliteFetcher()
             try:
-                _fetch_source(batch, source, scheme, client, allow_files, allow_private_hosts, max_bytes)
+                _fetch_source(batch, source, scheme, fetcher, allow_files, max_bytes)
             except Exception as exc:  # one broken source must not cost the others
                 safe = redact_url(source) if scheme else source
                 detail = scrub_urls(f"{type(exc).__name__}: {exc}".replace(source, safe))
                 batch.reject(safe, safe, "fetch_failed", detail)
     finally:
-        if own_client is not None:
-            own_client.close()
+        if own is not None:
+            own.close()
     return batch.result()
 
 
 def _fetch_source(
-    batch: "_Batch",
-    source: str,
-    scheme: str,
-    client: httpx.Client | None,
-    allow_files: bool,
-    allow_private_hosts: bool,
-    max_bytes: int,
+    batch: "_Batch", source: str, scheme: str, fetcher: PoliteFetcher | None, allow_files: bool, max_bytes: int
 ) -> None:
     if not source:
         batch.reject(source, source, "invalid_source", "empty source")
     elif scheme in ("http", "https"):
-        assert client is not None
-        _fetch_url(batch, source, client, max_bytes=max_bytes, allow_private_hosts=allow_private_hosts)
+        assert fetcher is not None
+        _fetch_url(batch, source, fetcher)
     elif scheme not in ("", "file"):
         safe = redact_url(source)
         batch.reject(safe, safe, "unsupported_scheme", f"cannot fetch {scheme!r} sources")
@@ -102,10 +93,10 @@ def _fetch_source(
         _fetch_path(batch, source, path, max_bytes)
 
 
-def _fetch_url(batch: "_Batch", url: str, client: httpx.Client, *, max_bytes: int, allow_private_hosts: bool) -> None:
+def _fetch_url(batch: "_Batch", url: str, fetcher: PoliteFetcher) -> None:
     source = uri = redact_url(url)
     try:
-        got = download(client, url, max_bytes=max_bytes, allow_private_hosts=allow_private_hosts)
+        got = fetcher.get(url)
     except DownloadError as exc:
         batch.reject(source, uri, exc.reason, exc.detail)
         return
@@ -270,22 +261,9 @@ class _Batch:
 
 @task(name="fetch", cache_policy=NO_CACHE)
 def fetch_task(
-    sources: Sequence[str],
-    *,
-    client: httpx.Client | None = None,
-    allow_files: bool = True,
-    allow_private_hosts: bool = False,
-    max_bytes: int = 20_000_000,
-    now: datetime | None = None,
+    sources: Sequence[str], fetcher: PoliteFetcher, *, allow_files: bool = True, now: datetime | None = None
 ) -> FetchResult:
-    result = fetch_sources(
-        sources,
-        client=client,
-        allow_files=allow_files,
-        allow_private_hosts=allow_private_hosts,
-        max_bytes=max_bytes,
-        now=now,
-    )
+    result = fetch_sources(sources, fetcher, allow_files=allow_files, now=now)
     get_run_logger().info(
         "fetched %d documents from %d sources, %d quarantined",
         result.documents.height,

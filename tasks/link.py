@@ -29,18 +29,12 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from stancewire.frames import MENTIONS, ENTITIES, MENTION_LINKS, ENTITY_OVERRIDES, QUARANTINE, conform, empty
+from stancewire.frames import ENTITIES, ENTITY_OVERRIDES, MENTION_LINKS, MENTIONS, QUARANTINE, conform, empty
 from stancewire.ids import stable_id
+from stancewire.results import LinkResult
 from tasks.inputs.aliases import AliasEntry, AliasList, name_key
 
 LINKER_VERSION = "1"  # bump when the rules change: every article is linked again
-
-
-@dataclass
-class LinkResult:
-    entities: pl.DataFrame  # ENTITIES: every entity a new link points to, existing names kept
-    links: pl.DataFrame  # MENTION_LINKS, overrides applied
-    quarantine: pl.DataFrame  # mentions that hold no name at all
 
 
 def entity_id(entity_key: str) -> str:
@@ -100,6 +94,7 @@ def link_mentions(
         entities=_entities(chosen, existing, aliases),
         links=apply_overrides(link_frame, overrides),
         quarantine=_quarantine(bad),
+        article_ids=mentions["article_id"].unique(maintain_order=True).to_list(),
     )
 
 
@@ -149,11 +144,12 @@ def _resolve_short_forms(rows: list[dict[str, Any]], choices: list[_Choice | Non
         fits = {
             entity_key: text
             for full, entity_key, text in people.values()
-            if len(words) < len(full) and (full[-len(words) :] == words or (person and full[: len(words)] == words))
+            if len(words) < len(full)
+            and (full[-len(words) :] == words or (person and full[: len(words)] == words))
             or (not person and full == words)
         }
         if len(fits) == 1:
-            (entity_key, text), = fits.items()
+            ((entity_key, text),) = fits.items()
             relabelled = "" if person else f"; NER labelled it {row['label']}"
             choices[i] = _Choice(entity_key, "short_form", f"short form of {text!r} in this article{relabelled}")
 

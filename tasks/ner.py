@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import MENTIONS, conform, empty
 from stancewire.ids import stable_id
+from stancewire.results import NerResult
 
 
 class MentionLike(Protocol):
@@ -39,7 +40,9 @@ def extract_entities(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
             start, end = sentence["start"] + m.start, sentence["start"] + m.end
             rows.append(
                 {
-                    "mention_id": stable_id(sentence["article_id"], start, end, m.label, model.model_id, model.revision),
+                    "mention_id": stable_id(
+                        sentence["article_id"], start, end, m.label, model.model_id, model.revision
+                    ),
                     "article_id": sentence["article_id"],
                     "sentence_id": sentence["sentence_id"],
                     "start": start,
@@ -57,13 +60,10 @@ def extract_entities(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
 
 
 @task(name="ner", cache_policy=NO_CACHE)
-def ner_task(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
-    entities = extract_entities(sentences, model)
+def ner_task(sentences: pl.DataFrame, article_ids: list[str], model: NerModel) -> NerResult:
+    """The mentions `model` finds in the sentences of a batch of articles (those without sentences are done too)."""
+    mentions = extract_entities(sentences, model)
     get_run_logger().info(
-        "NER: %d sentences of %d articles → %d mentions",
-        sentences.height,
-        sentences["article_id"].n_unique() if sentences.height else 0,
-        entities.height,
+        "NER: %d sentences of %d articles → %d mentions", sentences.height, len(article_ids), mentions.height
     )
-    return entities
-
+    return NerResult(mentions, article_ids, model.model_id, model.revision)

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import QUANTITIES, conform, empty
 from stancewire.ids import stable_id
+from stancewire.results import QuantitiesResult
 from tasks.text.stems import STOPWORDS, fold, stem
 
 EXTRACTOR_VERSION = "1"
@@ -220,7 +221,10 @@ def extract_quantities(sentences: pl.DataFrame, languages: pl.DataFrame, entitie
 
 
 @task(name="quantities", cache_policy=NO_CACHE)
-def quantities_task(sentences: pl.DataFrame, languages: pl.DataFrame, entities: pl.DataFrame | None) -> pl.DataFrame:
+def quantities_task(
+    sentences: pl.DataFrame, languages: pl.DataFrame, entities: pl.DataFrame | None
+) -> QuantitiesResult:
+    """The quantities of a batch of articles (`languages`: article_id, language), every one of them marked read."""
     found = extract_quantities(sentences, languages, entities)
     get_run_logger().info("quantities: %d in %d sentences", found.height, sentences.height)
-    return found
+    return QuantitiesResult(found, languages["article_id"].to_list(), EXTRACTOR_VERSION)

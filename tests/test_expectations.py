@@ -15,7 +15,15 @@ def store(tmp_path):
 
 def test_every_table_has_a_suite():
     assert [s.TABLE for s in SUITES] == [
-        "documents", "articles", "sentences", "mentions", "claims", "stance", "entities", "mention_links", "quantities"
+        "documents",
+        "articles",
+        "sentences",
+        "mentions",
+        "claims",
+        "stance",
+        "entities",
+        "mention_links",
+        "quantities",
     ]
 
 
@@ -50,7 +58,11 @@ def test_bad_values_fail_with_a_readable_report(store):
         ("claims", "language"),
     } <= failed
     assert [t.table for t in report.tables if t.success] == [
-        "documents", "sentences", "entities", "mention_links", "quantities"
+        "documents",
+        "sentences",
+        "entities",
+        "mention_links",
+        "quantities",
     ]
 
     md = report.markdown()

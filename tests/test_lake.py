@@ -18,15 +18,36 @@ from flows.cli import app
 from flows.pipeline import stancewire_pipeline
 from stancewire.config import REPO_ROOT
 from stancewire.lake import ExportError, create_views, export
-from stancewire.store import Store, work_path
+from stancewire.snapshot import work_path
+from stancewire.store import Store
 from tests.flows.test_pipeline import params_for, tiny_models  # noqa: F401  (tiny_models is a fixture)
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
 
-PARTITIONED = {"documents", "articles", "sentences", "boilerplate_lines", "mentions", "mentions_done", "mention_links",
-               "stance", "quantities", "quantities_done"}
-ONE_FILE = {"runs", "stage_runs", "claims", "validation_results", "quarantine", "source_lines", "sources", "fetch_state",
-            "entities", "entity_overrides"}
+PARTITIONED = {
+    "documents",
+    "articles",
+    "sentences",
+    "boilerplate_lines",
+    "mentions",
+    "mentions_done",
+    "mention_links",
+    "stance",
+    "quantities",
+    "quantities_done",
+}
+ONE_FILE = {
+    "runs",
+    "stage_runs",
+    "claims",
+    "validation_results",
+    "quarantine",
+    "source_lines",
+    "sources",
+    "fetch_state",
+    "entities",
+    "entity_overrides",
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +62,12 @@ def published(tmp_path_factory, tiny_models):  # noqa: F811
 
 def store_tables(db) -> list[str]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return [t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE table_name <> 'schema_version' ORDER BY 1").fetchall()]
+        return [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE table_name <> 'schema_version' ORDER BY 1"
+            ).fetchall()
+        ]
 
 
 @contextmanager
@@ -108,8 +133,12 @@ def test_partitions_are_the_publication_day_and_the_source(published, tmp_path):
     with lake_and_store(views_db, db) as con:
         _, n, only_lake, only_store = differences(con, "SELECT article_id, date FROM sentences GROUP BY ALL", expected)
         assert (only_lake, only_store) == (0, 0) and n > 10
-        dates = con.execute("SELECT count(DISTINCT date), count(*) FILTER (WHERE date IS NULL) FROM articles").fetchall()
-        keys = dict(con.execute("SELECT d.uri, a.source_key FROM articles a JOIN documents d USING (doc_id)").fetchall())
+        dates = con.execute(
+            "SELECT count(DISTINCT date), count(*) FILTER (WHERE date IS NULL) FROM articles"
+        ).fetchall()
+        keys = dict(
+            con.execute("SELECT d.uri, a.source_key FROM articles a JOIN documents d USING (doc_id)").fetchall()
+        )
         sources = dict(con.execute("SELECT uri, source FROM documents").fetchall())
     assert dates[0][0] > 1 and dates[0][1] == 0
     hosts = {uri: urlsplit(uri).hostname for uri in keys if uri.startswith("http")}
@@ -136,7 +165,9 @@ def test_source_key_is_the_host_or_the_source_as_a_path_component():
     }
     with duckdb.connect() as con:
         for (uri, source), key in cases.items():
-            got = con.execute(f"SELECT {lake._source_key('$uri', '$source')}", {"uri": uri, "source": source}).fetchall()
+            got = con.execute(
+                f"SELECT {lake._source_key('$uri', '$source')}", {"uri": uri, "source": source}
+            ).fetchall()
             assert got[0][0] == key, (uri, source)
 
 
@@ -176,14 +207,17 @@ def test_cli_exports_selected_tables_and_replaces_the_previous_export(published,
     first = runner.invoke(app, ["export", str(out), "--db", str(db)])
     assert first.exit_code == 0, first.output
     assert "stance" in first.output and "by date/source" in first.output and "views.sql" in first.output
-    second = runner.invoke(app, ["export", str(out), "--db", str(db), "-t", "claims", "-t", "stance",
-                                 "--views-db", str(views_db)])
+    second = runner.invoke(
+        app, ["export", str(out), "--db", str(db), "-t", "claims", "-t", "stance", "--views-db", str(views_db)]
+    )
     assert second.exit_code == 0, second.output
     assert sorted(p.name for p in out.iterdir()) == ["claims", "manifest.json", "stance", "views.sql"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lake.export-")] == []
     with lake_and_store(views_db, db) as con:
-        counts = con.execute("SELECT (SELECT count(*) FROM claims), (SELECT count(*) FROM src.claims), "
-                             "(SELECT count(*) FROM stance), (SELECT count(*) FROM src.stance)").fetchall()[0]
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM claims), (SELECT count(*) FROM src.claims), "
+            "(SELECT count(*) FROM stance), (SELECT count(*) FROM src.stance)"
+        ).fetchall()[0]
     assert counts[0] == counts[1] > 1 and counts[2] == counts[3] > 1
 
 
@@ -249,15 +283,22 @@ def test_export_runs_while_another_process_holds_the_run(published, tmp_path):
     db = tmp_path / "busy.duckdb"
     db.write_bytes(published[0].read_bytes())
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from stancewire.store import Store
             with Store.open_run({str(db)!r}) as store:
                 store.con.execute("UPDATE claims SET enabled = false")  # a run in progress, not yet published
                 print("holding", flush=True)
                 sys.stdin.read()
-        """)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
     )
     try:
         assert holder.stdout.readline().strip() == "holding"

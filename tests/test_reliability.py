@@ -25,11 +25,15 @@ import tasks.stance
 from bench.reliability import generate_hostile, good_articles, hostile_outcomes, table_rows
 from flows.cli import app
 from flows.pipeline import ValidationFailed, stancewire_pipeline
-from stancewire.config import DEMO_DIR, ModelSpec, RunParams
-from stancewire.store import Store, open_readonly
-from tasks.web import download as dl
+from stancewire import frames
+from stancewire.config import DEMO_DIR, FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
+from stancewire.results import CleanResult, FetchResult
+from stancewire.snapshot import open_readonly
+from stancewire.store import Store
 from tasks.clean import build_language_detector, clean_documents
 from tasks.fetch import fetch_sources, fetch_task
+from tasks.web import download as dl
+from tasks.web.fetcher import PoliteFetcher
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
 from tests.test_store import make_documents
 
@@ -43,10 +47,12 @@ def tiny_models(tmp_path_factory):
     return ModelSpec(id=str(make_tiny_ner(root / "ner"))), ModelSpec(id=str(make_tiny_nli(root / "nli")))
 
 
-def params_for(db, tiny_models, sources, **overrides) -> RunParams:
+def params_for(db, tiny_models, sources, **fetch) -> RunParams:
     ner, nli = tiny_models
     return RunParams(
-        db_path=str(db), sources=[str(s) for s in sources], ner_model=ner, nli_model=nli, lock_wait_s=5, **overrides
+        fetch=FetchOptions(sources=[str(s) for s in sources], **fetch),
+        models=ModelOptions(ner=ner, nli=nli),
+        store=StoreOptions(db_path=str(db), lock_wait_s=5),
     )
 
 
@@ -119,13 +125,13 @@ def test_a_killed_load_leaves_all_of_its_batch_or_none(tmp_path):
     db = tmp_path / "l.duckdb"
     code = (
         "import polars as pl\nfrom stancewire import frames\nfrom stancewire.store import Store\n"
-        "from tasks.load import load_frames\nfrom tests.test_store import make_documents\n"
+        "from stancewire.results import FetchResult\nfrom tests.test_store import make_documents\n"
         "quarantine = pl.DataFrame([{'item_id': 'x', 'stage': 'fetch', 'reason': 'r'}], schema=frames.QUARANTINE)\n"
         f"with Store.open_run({str(db)!r}) as store:\n"
-        "    load_frames(store, 'run-1', {'documents': make_documents(['a.txt'])})\n"
-        "    load_frames(store, 'run-1', {'documents': make_documents(['b.txt']), 'quarantine': quarantine})"
+        "    store.save(FetchResult(make_documents(['a.txt']), quarantine.clear()), 'run-1')\n"
+        "    store.save(FetchResult(make_documents(['b.txt']), quarantine), 'run-1')"
     )
-    victim = python(code, STANCEWIRE_FAULT_AT="quarantine:1")  # the documents of that call are written by then
+    victim = python(code, STANCEWIRE_FAULT_AT="quarantine:2")  # the documents of that call are written by then
     _, err = victim.communicate(timeout=60)
     assert victim.returncode == -signal.SIGKILL, err
     with Store.open_run(db, wait_s=5) as store:
@@ -134,16 +140,27 @@ def test_a_killed_load_leaves_all_of_its_batch_or_none(tmp_path):
 
 
 def test_a_failed_load_rolls_back_all_of_its_batch(tmp_path):
-    from tasks.load import load_frames
     from tests.test_store import make_articles
 
     docs = make_documents()
     articles, sentences = make_articles(docs)
+    bad = pl.DataFrame([{"item_id": "x", "stage": "clean", "reason": "r"}], schema=frames.QUARANTINE)
+
+    def cleaned(articles):
+        return CleanResult(
+            articles,
+            sentences,
+            bad,
+            pl.DataFrame(schema=frames.BOILERPLATE_LINES),
+            pl.DataFrame(schema=frames.SOURCE_LINES),
+        )
+
     with Store.open_run(tmp_path / "f.duckdb") as store:
+        store.save(FetchResult(docs, bad.clear()), "run-1")
         with pytest.raises(ValueError, match="sentences belong to articles not in this batch"):
-            load_frames(store, "run-1", {"documents": docs, "articles": articles.head(1), "sentences": sentences})
-        assert store.query("SELECT count(*) n FROM documents")["n"][0] == 0
-        load_frames(store, "run-1", {"documents": docs, "articles": articles, "sentences": sentences})  # usable
+            store.save(cleaned(articles.head(1)), "run-1")
+        assert store.query("SELECT count(*) n FROM quarantine")["n"][0] == 0  # written before the failing part
+        store.save(cleaned(articles), "run-1")  # usable
         assert store.query("SELECT count(*) n FROM articles")["n"][0] == 2
 
 
@@ -380,7 +397,7 @@ def loopback(tmp_path_factory):
 
 
 def fetch_reasons(urls, **kwargs) -> dict[str, str]:
-    result = fetch_sources(urls, allow_private_hosts=True, **kwargs)
+    result = fetch_sources(urls, PoliteFetcher(allow_private_hosts=True, host_delay_s=0, **kwargs))
     reasons = dict(zip(result.quarantine["uri"], result.quarantine["reason"], strict=True))
     return reasons | {uri: "ok" for uri in result.documents["uri"]}
 
@@ -426,7 +443,7 @@ def test_credentials_never_reach_logs(loopback, caplog, monkeypatch):
         f"{loopback}/gone?sig=S1G",
     ]
     with caplog.at_level(logging.DEBUG):
-        result = fetch_task.fn(urls, allow_private_hosts=True)
+        result = fetch_task.fn(urls, PoliteFetcher(allow_private_hosts=True, host_delay_s=0))
     assert "HTTP Request" in caplog.text  # httpx did log every request, redacted
     for secret in ("hunter2", "bob", "K3Y", "T0K3N", "S1G"):
         assert secret not in caplog.text

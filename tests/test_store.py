@@ -11,7 +11,9 @@ import pytest
 
 from stancewire import frames
 from stancewire.ids import sha256_hex, stable_id
-from stancewire.store import SCHEMA_VERSION, Store, StoreBusy, StoreError, open_readonly, work_path
+from stancewire.schema import SCHEMA_VERSION, StoreError
+from stancewire.snapshot import StoreBusy, open_readonly, work_path
+from stancewire.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NER = ("tiny-ner", "r1")
@@ -208,7 +210,7 @@ def test_newer_schema_is_refused(db):
 def test_a_store_from_before_the_table_renames_keeps_its_rows_and_views(tmp_path):
     """A version-7 store (mentions in `entities`, canonical entities in `entity`, views bound to those names) comes
     out with the tables renamed, every row kept and the analysts' views answering from the renamed tables."""
-    from stancewire.store import MIGRATIONS
+    from stancewire.schema import MIGRATIONS
 
     db = tmp_path / "old.duckdb"
     con = duckdb.connect(str(work_path(db)))
@@ -218,10 +220,12 @@ def test_a_store_from_before_the_table_renames_keeps_its_rows_and_views(tmp_path
         con.execute("INSERT INTO schema_version VALUES (?)", [version])
     con.execute("CREATE VIEW v_latest_entities AS SELECT * FROM entities")  # as version 7 defined its views
     con.execute(
-        "INSERT INTO entities (mention_id, article_id, sentence_id, start, \"end\", text, label, score, model_id, "
+        'INSERT INTO entities (mention_id, article_id, sentence_id, start, "end", text, label, score, model_id, '
         "model_revision, run_id) VALUES ('m1', 'a1', 'a1:0', 0, 4, 'Roma', 'LOC', 0.9, 'ner', '', 'r0')"
     )
-    con.execute("INSERT INTO ner_done (article_id, model_id, model_revision, run_id, done_at) VALUES ('a1', 'ner', '', 'r0', now())")
+    con.execute(
+        "INSERT INTO ner_done (article_id, model_id, model_revision, run_id, done_at) VALUES ('a1', 'ner', '', 'r0', now())"
+    )
     con.execute(
         "INSERT INTO entity (entity_id, entity_key, type, name, origin, run_id, updated_at) "
         "VALUES ('e1', 'LOC:roma', 'LOC', 'Roma', 'mentions', 'r0', now())"
@@ -239,7 +243,7 @@ def test_a_store_from_before_the_table_renames_keeps_its_rows_and_views(tmp_path
         assert store.query("SELECT text FROM mentions")["text"].to_list() == ["Roma"]
         assert store.query("SELECT entity_key FROM entities")["entity_key"].to_list() == ["LOC:roma"]
         assert store.query("SELECT mention_id FROM v_latest_entities")["mention_id"].to_list() == ["m1"]
-        assert store.query("SELECT entity_name FROM v_entity_mentions")["entity_name"].to_list() == ["Roma"]
+        assert store.query("SELECT name FROM v_entities")["name"].to_list() == ["Roma"]
 
 
 def test_writes_are_idempotent(store):

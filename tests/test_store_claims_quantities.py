@@ -10,7 +10,10 @@ from stancewire.store import Store
 from tasks.quantities import EXTRACTOR_VERSION, extract_quantities
 from tests.test_store import AS_NER, make_articles, make_documents, make_entities, make_stance
 
-TEXTS = {"a.txt": "Roma ha inviato circa 1.500 soldati. Mario Rossi vive a Milano.", "b.txt": "Nessun numero al Louvre. Niente."}
+TEXTS = {
+    "a.txt": "Roma ha inviato circa 1.500 soldati. Mario Rossi vive a Milano.",
+    "b.txt": "Nessun numero al Louvre. Niente.",
+}
 
 
 @pytest.fixture
@@ -29,8 +32,15 @@ def seed(store: Store, texts=TEXTS) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def claim(claim_id="c1", translations=None, enabled=True) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"claim_id": claim_id, "text": "Rome sent soldiers", "language": "en", "enabled": enabled,
-          "translations": json.dumps(translations) if translations else None}],
+        [
+            {
+                "claim_id": claim_id,
+                "text": "Rome sent soldiers",
+                "language": "en",
+                "enabled": enabled,
+                "translations": json.dumps(translations) if translations else None,
+            }
+        ],
         schema=frames.CLAIMS,
     )
 

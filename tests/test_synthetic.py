@@ -7,8 +7,8 @@ import polars as pl
 
 from bench import synthetic
 from tasks.inputs.claims import load_claims
-from tasks.text.dedup import DuplicateIndex, fingerprint
 from tasks.stance.relevance import select_candidates
+from tasks.text.dedup import DuplicateIndex, fingerprint
 from tasks.text.sentences import split_sentences
 
 
@@ -51,10 +51,20 @@ def test_jsonl_files_and_claims_file_are_what_the_pipeline_reads(tmp_path):
             for i, r in enumerate(records)
             for n, (s, e) in enumerate(split_sentences(r["text"]))
         ],
-        schema={"sentence_id": pl.String, "article_id": pl.String, "start": pl.Int32, "end": pl.Int32, "text": pl.String},
+        schema={
+            "sentence_id": pl.String,
+            "article_id": pl.String,
+            "start": pl.Int32,
+            "end": pl.Int32,
+            "text": pl.String,
+        },
     )
-    pairs = pl.DataFrame({"article_id": [str(i) for i in range(len(records))]}).join(claims.select("claim_id"), how="cross")
-    languages = pl.DataFrame({"article_id": [str(i) for i in range(len(records))], "language": [r["language"] for r in records]})
+    pairs = pl.DataFrame({"article_id": [str(i) for i in range(len(records))]}).join(
+        claims.select("claim_id"), how="cross"
+    )
+    languages = pl.DataFrame(
+        {"article_id": [str(i) for i in range(len(records))], "language": [r["language"] for r in records]}
+    )
     _, decisions = select_candidates(pairs, sentences, claims, languages=languages)
     relevance = Counter(decisions["relevance"])
     assert relevance["candidates"] >= 10 and relevance["no_overlap"] >= len(pairs) / 2  # some pairs go to NLI, most not

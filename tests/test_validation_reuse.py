@@ -61,7 +61,9 @@ def test_unchanged_tables_are_not_validated_again(store, passed, monkeypatch):
 
 
 def test_a_changed_table_and_the_suites_joining_it_are_validated_again(store):
-    store.con.execute("UPDATE articles SET title = 'Another title' WHERE article_id = (SELECT min(article_id) FROM articles)")
+    store.con.execute(
+        "UPDATE articles SET title = 'Another title' WHERE article_id = (SELECT min(article_id) FROM articles)"
+    )
     report = validated(store, "run-2")
     assert report.success
     again = {table for table, earlier in reused(report).items() if earlier is None}
@@ -92,7 +94,9 @@ def test_a_changed_column_type_is_validated_again(store):
 
 
 def test_a_suite_that_reads_the_clock_always_runs(store, monkeypatch):
-    monkeypatch.setattr(claims_suite, "SQL", claims_suite.SQL.replace("FROM claims c", "FROM claims c WHERE now() > c.added_at"))
+    monkeypatch.setattr(
+        claims_suite, "SQL", claims_suite.SQL.replace("FROM claims c", "FROM claims c WHERE now() > c.added_at")
+    )
     for run_id in ("run-2", "run-3"):
         report = validated(store, run_id)
         assert report.success and reused(report)["claims"] is None and reused(report)["documents"] == "run-1"

@@ -11,42 +11,41 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from stancewire.config import ModelSpec, RunParams, Settings
+from flows.cli.options import DbOption, db_path, fail
+from flows.cli.run import model_override
+from stancewire.config import build_params
 
 claims_app = typer.Typer(help="Claims: add, import, list, disable, score.", no_args_is_help=True)
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: STANCEWIRE_DB_PATH)")]
 ScoreOption = Annotated[bool, typer.Option("--score/--no-score", help="Score new pairs and publish now")]
 NliOption = Annotated[str | None, typer.Option("--nli-model", help="NLI model: hub id or local directory")]
-
-
-def _db(db: Path | None) -> Path:
-    return Path(db or Settings().db_path)
 
 
 def _score(db: Path, nli_model: str | None, ner_model: str | None = None) -> None:
     """A run with no sources and no claims file: scores only the missing (article, claim) pairs, then publishes."""
     from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
 
-    defaults = RunParams()
-    overrides: dict = {"sources": [], "claims_file": None, "db_path": str(db), "use_registered_sources": False}
-    if nli_model:
-        overrides["nli_model"] = ModelSpec(id=nli_model)
-    if ner_model:
-        overrides["ner_model"] = ModelSpec(id=ner_model)
+    params = build_params(
+        overrides={
+            "fetch": {"sources": [], "use_registered_sources": False},
+            "inputs": {"claims_file": None},
+            "models": model_override(nli_model, None, "nli") | model_override(ner_model, None, "ner"),
+            "store": {"db_path": str(db)},
+        }
+    )
     try:
-        result = stancewire_pipeline(params=RunParams(**{**defaults.model_dump(), **overrides}))
+        result = stancewire_pipeline(params=params)
     except (ValidationFailed, ModelsMissing) as exc:
-        typer.echo(f"\nrun failed: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"\nrun failed: {exc}")
     typer.echo(result.summary_md)
 
 
 def _write(db: Path, frame: pl.DataFrame) -> None:
-    from stancewire.store import Store, StoreBusy
+    from stancewire.snapshot import StoreBusy
+    from stancewire.store import Store
 
     try:
-        with Store.open_run(db, wait_s=Settings().lock_wait_s) as store:
+        with Store.open_run(db, wait_s=build_params().store.lock_wait_s) as store:
             store.write_claims(frame)
     except StoreBusy as exc:
         typer.echo(str(exc), err=True)
@@ -89,8 +88,8 @@ def add(
     except (ValidationError, ClaimsFileError) as exc:
         typer.echo(f"invalid claim: {exc}", err=True)
         raise typer.Exit(2) from None
-    _write(_db(db), frame)
-    _finish(_db(db), score, nli_model)
+    _write(db_path(db), frame)
+    _finish(db_path(db), score, nli_model)
 
 
 @claims_app.command("import")
@@ -108,9 +107,9 @@ def import_(
     except ClaimsFileError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    _write(_db(db), frame)
+    _write(db_path(db), frame)
     typer.echo(f"{frame.height} claims imported")
-    _finish(_db(db), score, nli_model)
+    _finish(db_path(db), score, nli_model)
 
 
 @claims_app.command("list")
@@ -118,7 +117,8 @@ def list_(
     db: DbOption = None, all_: Annotated[bool, typer.Option("--all", help="Include disabled claims")] = False
 ) -> None:
     """Claims in the published database with their stance counts."""
-    from stancewire.store import StoreError, open_readonly
+    from stancewire.schema import StoreError
+    from stancewire.snapshot import open_readonly
 
     where = "" if all_ else "WHERE c.enabled"
     sql = f"""
@@ -131,7 +131,7 @@ def list_(
         GROUP BY ALL ORDER BY c.claim_id
     """
     try:
-        with open_readonly(_db(db)) as con:
+        with open_readonly(db_path(db)) as con:
             frame = con.sql(sql).pl()
     except StoreError as exc:
         typer.echo(str(exc), err=True)
@@ -150,15 +150,15 @@ def disable(
     """Stop scoring claims (their results stay in the store); --enable turns them back on."""
     from stancewire.store import Store
 
-    with Store.open_run(_db(db), wait_s=Settings().lock_wait_s) as store:
+    with Store.open_run(db_path(db), wait_s=build_params().store.lock_wait_s) as store:
         unknown = store.set_claims_enabled(claim_ids, enable)
     if unknown:
         typer.echo(f"unknown claims: {', '.join(unknown)}", err=True)
         raise typer.Exit(1)
-    _finish(_db(db), score, None)
+    _finish(db_path(db), score, None)
 
 
 @claims_app.command("score")
 def score_(db: DbOption = None, nli_model: NliOption = None) -> None:
     """Score the (article, claim) pairs that have no score from the configured NLI model yet, and publish."""
-    _score(_db(db), nli_model)
+    _score(db_path(db), nli_model)

@@ -14,12 +14,10 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from stancewire.config import Settings
+from flows.cli.options import DbOption, WaitOption, db_path, fail
 
 app = typer.Typer(help="Canonical entities: list, show, merge, split, overrides.", no_args_is_help=True)
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: STANCEWIRE_DB_PATH or data/stancewire.duckdb)")]
-WaitOption = Annotated[float, typer.Option(help="Seconds to wait for a run in progress")]
 PublishOption = Annotated[bool, typer.Option("--publish/--no-publish", help="Validate and publish now")]
 NoteOption = Annotated[str | None, typer.Option(help="Why: kept with the override")]
 
@@ -28,15 +26,6 @@ _ENTITY_COLUMNS = "entity_id, entity_key, type, name, aliases, stands_for, merge
 
 class EntityNotFound(LookupError):
     """The reference names no entity, or several."""
-
-
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(1)
-
-
-def _db(db: Path | None) -> Path:
-    return Path(db or Settings().db_path)
 
 
 def find_entity(query: Any, ref: str) -> dict[str, Any]:
@@ -54,9 +43,7 @@ def find_entity(query: Any, ref: str) -> dict[str, Any]:
         raise EntityNotFound(f"{ref!r} is the start of several entity ids: {_listing(exact)}")
     key = name_key(ref)
     live = query(f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE merged_into IS NULL ORDER BY name", {})
-    named = live.filter(
-        pl.col("name").map_elements(name_key, return_dtype=pl.String) == key
-    ) if key else live.clear()
+    named = live.filter(pl.col("name").map_elements(name_key, return_dtype=pl.String) == key) if key else live.clear()
     if named.is_empty() and key:
         named = live.filter(
             pl.col("aliases").list.eval(pl.element().map_elements(name_key, return_dtype=pl.String)).list.contains(key)
@@ -73,12 +60,13 @@ def _listing(frame: pl.DataFrame) -> str:
 
 
 def _read(db: Path | None) -> Any:
-    from stancewire.store import StoreError, open_readonly
+    from stancewire.schema import StoreError
+    from stancewire.snapshot import open_readonly
 
     try:
-        return open_readonly(_db(db))
+        return open_readonly(db_path(db))
     except StoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _print(frame: pl.DataFrame, rows: int = 50) -> None:
@@ -114,29 +102,33 @@ def list_entities(
 def show(ref: Annotated[str, typer.Argument(help="Entity id, id prefix, key, or name")], db: DbOption = None) -> None:
     """One entity: names, how its mentions were linked, where it appears, and the overrides that touch it."""
     with _read(db) as con:
+
         def query(sql: str, params: dict) -> pl.DataFrame:
             return con.sql(sql, params=params or None).pl()
 
         try:
             entity = find_entity(query, ref)
         except EntityNotFound as exc:
-            _fail(str(exc))
+            fail(str(exc))
         eid = {"id": entity["entity_id"]}
         stands_for = query("SELECT name FROM entities WHERE entity_id = $id", {"id": entity["stands_for"] or ""})
         merged_in = query("SELECT name, entity_key FROM entities WHERE merged_into = $id ORDER BY name", eid)
         methods = query(
             "SELECT method, count(*) AS mentions, count(DISTINCT article_id) AS articles, "
             "string_agg(DISTINCT text, ' | ' ORDER BY text) AS spellings FROM v_entity_mentions "
-            "WHERE entity_id = $id GROUP BY ALL ORDER BY mentions DESC", eid,
+            "WHERE entity_id = $id GROUP BY ALL ORDER BY mentions DESC",
+            eid,
         )
         articles = query(
             "SELECT m.day, coalesce(m.site, m.source) AS source, a.title, count(*) AS mentions "
             "FROM v_entity_mentions m JOIN articles a USING (article_id) WHERE m.entity_id = $id "
-            "GROUP BY ALL ORDER BY m.day DESC NULLS LAST, mentions DESC LIMIT 10", eid,
+            "GROUP BY ALL ORDER BY m.day DESC NULLS LAST, mentions DESC LIMIT 10",
+            eid,
         )
         overrides = query(
             "SELECT override_id, action, entity_id, target_id, name_key, article_id, mention_id, note, created_at "
-            "FROM entity_overrides WHERE $id IN (entity_id, target_id) ORDER BY created_at", eid,
+            "FROM entity_overrides WHERE $id IN (entity_id, target_id) ORDER BY created_at",
+            eid,
         )
     typer.echo(f"{entity['name']}  [{entity['type']}]  {entity['entity_id']}")
     typer.echo(f"key: {entity['entity_key']}   origin: {entity['origin']}")
@@ -157,10 +149,11 @@ def _change(db: Path | None, wait_s: float, publish: bool, edit: Any) -> None:
     """Open the working database, run `edit(store)`, re-apply every override, then validate and publish."""
     from expectations import validate_all
     from flows.link_mentions import reapply_overrides
-    from stancewire.store import Store, StoreBusy
+    from stancewire.snapshot import StoreBusy
+    from stancewire.store import Store
 
     try:
-        with Store.open_run(_db(db), wait_s=wait_s) as store:
+        with Store.open_run(db_path(db), wait_s=wait_s) as store:
             edit(store)
             moved = reapply_overrides(store)
             typer.echo(f"{moved} mention links moved")
@@ -169,11 +162,11 @@ def _change(db: Path | None, wait_s: float, publish: bool, edit: Any) -> None:
                 return
             report = validate_all(store, f"entities-{uuid.uuid4()}")
             if not report.success:
-                _fail(f"not published, validation failed:\n{report.markdown()}")
+                fail(f"not published, validation failed:\n{report.markdown()}")
             store.publish()
             typer.echo(f"published {store.db_path}")
     except StoreBusy as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _override(action: str, entity_id: str, target_id: str, note: str | None, **selector: str | None) -> pl.DataFrame:
@@ -213,17 +206,19 @@ def merge(
             target = find_entity(_store_query(store), keep)
             sources = [find_entity(_store_query(store), ref) for ref in others]
         except EntityNotFound as exc:
-            _fail(str(exc))
+            fail(str(exc))
         for source in sources:
             if source["entity_id"] == target["entity_id"]:
-                _fail(f"{source['name']} is {target['name']}: nothing to merge")
+                fail(f"{source['name']} is {target['name']}: nothing to merge")
             if source["merged_into"]:
-                _fail(f"{source['name']} is already merged into {source['merged_into']}")
+                fail(f"{source['name']} is already merged into {source['merged_into']}")
         for source in sources:
             if source["type"] != target["type"]:
                 typer.echo(f"note: merging {source['type']} {source['name']} into {target['type']} {target['name']}")
             store.add_entity_override(_override("merge", source["entity_id"], target["entity_id"], note))
-            typer.echo(f"merged {source['name']} ({source['entity_key']}) into {target['name']} ({target['entity_key']})")
+            typer.echo(
+                f"merged {source['name']} ({source['entity_key']}) into {target['name']} ({target['entity_key']})"
+            )
 
     _change(db, wait_s, publish, edit)
 
@@ -236,7 +231,9 @@ def split(
     mention: Annotated[str | None, typer.Option(help="Only this mention (mention_id)")] = None,
     into: Annotated[str | None, typer.Option(help="Move them to this existing entity")] = None,
     new: Annotated[str | None, typer.Option(help="Move them to a new entity of this name")] = None,
-    new_type: Annotated[str | None, typer.Option("--type", help="Type of the new entity (default: the source's)")] = None,
+    new_type: Annotated[
+        str | None, typer.Option("--type", help="Type of the new entity (default: the source's)")
+    ] = None,
     note: NoteOption = None,
     db: DbOption = None,
     wait_s: WaitOption = 30.0,
@@ -248,30 +245,37 @@ def split(
     from tasks.link import entity_id
 
     if not (surface or article or mention):
-        _fail("say which mentions to split off: --surface, --article and/or --mention")
+        fail("say which mentions to split off: --surface, --article and/or --mention")
     if bool(into) == bool(new):
-        _fail("give exactly one of --into (an existing entity) or --new (a name for a new entity)")
+        fail("give exactly one of --into (an existing entity) or --new (a name for a new entity)")
     key = name_key(surface) if surface else None
     if surface and not key:
-        _fail(f"--surface {surface!r} holds no letter or digit")
+        fail(f"--surface {surface!r} holds no letter or digit")
 
     def edit(store: Any) -> None:
         try:
             source = find_entity(_store_query(store), ref)
             target = find_entity(_store_query(store), into) if into else None
         except EntityNotFound as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if target is None:
             kind = (new_type or source["type"]).upper()
             entity_key = f"analyst:{kind}:{name_key(new)}"
-            row = {"entity_id": entity_id(entity_key), "entity_key": entity_key, "type": kind, "name": new.strip(),
-                   "declared_aliases": [], "stands_for": None, "origin": "analyst"}
+            row = {
+                "entity_id": entity_id(entity_key),
+                "entity_key": entity_key,
+                "type": kind,
+                "name": new.strip(),
+                "declared_aliases": [],
+                "stands_for": None,
+                "origin": "analyst",
+            }
             target = row
             if not name_key(new):
-                _fail(f"--new {new!r} holds no letter or digit")
+                fail(f"--new {new!r} holds no letter or digit")
             store.write_entities(pl.DataFrame([row], schema=frames.ENTITIES), "entities-cli")
         elif target["entity_id"] == source["entity_id"]:
-            _fail("the mentions already belong there")
+            fail("the mentions already belong there")
         matching = store.query(
             "SELECT count(*) AS n FROM mention_links WHERE entity_id = $id "
             "AND ($key IS NULL OR name_key = $key) AND ($article IS NULL OR article_id = $article) "
@@ -279,8 +283,15 @@ def split(
             {"id": source["entity_id"], "key": key, "article": article, "mention": mention},
         )["n"][0]
         store.add_entity_override(
-            _override("split", source["entity_id"], target["entity_id"], note,
-                      name_key=key, article_id=article, mention_id=mention)
+            _override(
+                "split",
+                source["entity_id"],
+                target["entity_id"],
+                note,
+                name_key=key,
+                article_id=article,
+                mention_id=mention,
+            )
         )
         typer.echo(f"split {matching} mentions (and later ones that match) off {source['name']} into {target['name']}")
 
@@ -296,9 +307,10 @@ def overrides(
 ) -> None:
     """List the analyst overrides, oldest first, or remove one."""
     if remove:
+
         def edit(store: Any) -> None:
             if not store.remove_entity_override(remove):
-                _fail(f"no override {remove!r}")
+                fail(f"no override {remove!r}")
             typer.echo(f"removed override {remove}")
 
         _change(db, wait_s, publish, edit)

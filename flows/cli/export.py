@@ -5,27 +5,30 @@ from typing import Annotated
 
 import typer
 
-from stancewire.config import Settings
+from flows.cli.options import DbOption, db_path, fail
 
 
 def export(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write (replaced as a whole by each export)")],
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: STANCEWIRE_DB_PATH or data/stancewire.duckdb)")] = None,
+    db: DbOption = None,
     table: Annotated[list[str] | None, typer.Option("--table", "-t", help="Export only this table; repeatable")] = None,
-    views_db: Annotated[Path | None, typer.Option("--views-db", help="DuckDB file to create (or update) with a view per table")] = None,
-    payloads: Annotated[bool, typer.Option("--payloads", help="Include documents.payload, the raw fetched bytes")] = False,
+    views_db: Annotated[
+        Path | None, typer.Option("--views-db", help="DuckDB file to create (or update) with a view per table")
+    ] = None,
+    payloads: Annotated[
+        bool, typer.Option("--payloads", help="Include documents.payload, the raw fetched bytes")
+    ] = False,
 ) -> None:
     """Write the published tables as Parquet, partitioned by date and source; read them back with OUT_DIR/views.sql."""
     from stancewire.lake import VIEWS_FILE, ExportError, create_views
     from stancewire.lake import export as export_tables
-    from stancewire.store import StoreError
+    from stancewire.schema import StoreError
 
     try:
-        result = export_tables(db or Settings().db_path, out_dir, table, payloads=payloads)
+        result = export_tables(db_path(db), out_dir, table, payloads=payloads)
         views = create_views(result.out_dir, views_db) if views_db else []
     except (ExportError, StoreError) as exc:
-        typer.echo(f"export failed: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"export failed: {exc}")
     width = max(len(t.name) for t in result.tables)
     for t in result.tables:
         layout = "by date/source" if t.partitioned else "one file"

@@ -8,68 +8,69 @@ import polars as pl
 import typer
 from pydantic import ValidationError
 
-from stancewire.config import Settings
+from flows.cli.options import DbOption, WaitOption, db_path, fail
 
 if TYPE_CHECKING:
     from stancewire.store import Store
 
-app = typer.Typer(help="Registered sources: feeds, sitemaps, URL lists and folders fetched on every run.", no_args_is_help=True)
-
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: STANCEWIRE_DB_PATH or data/stancewire.duckdb)")]
-WaitOption = Annotated[float, typer.Option(help="Seconds to wait for a run in progress")]
-
-
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(1)
+app = typer.Typer(
+    help="Registered sources: feeds, sitemaps, URL lists and folders fetched on every run.", no_args_is_help=True
+)
 
 
 def _open(db: Path | None, wait_s: float) -> AbstractContextManager["Store"]:
     """The working database, where runs read the registry; changes reach the published file with the next run."""
     from stancewire.store import Store
 
-    return Store.open_run(db or Settings().db_path, wait_s=wait_s)
+    return Store.open_run(db_path(db), wait_s=wait_s)
 
 
 @app.command("add")
 def add(
     source_id: Annotated[str | None, typer.Argument(help="Id of the source: lowercase letters, digits, . _ -")] = None,
     kind: Annotated[str | None, typer.Option(help="rss | atom | jsonfeed | sitemap | urls | folder")] = None,
-    url: Annotated[str | None, typer.Option(help="Feed, sitemap or URL-list address; a path for folder and local lists")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Feed, sitemap or URL-list address; a path for folder and local lists")
+    ] = None,
     language: Annotated[str | None, typer.Option(help="ISO 639-1 language hint, e.g. it")] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="key=value: max_items, max_age_days, url_pattern, max_sitemaps")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="key=value: max_items, max_age_days, url_pattern, max_sitemaps"),
+    ] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Register it without fetching it yet")] = False,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="YAML file of sources to add or update")] = None,
     db: DbOption = None,
     wait_s: WaitOption = 30.0,
 ) -> None:
     """Add a source (or update the one with the same id), or every source of a YAML file."""
-    from stancewire.store import StoreBusy
-    from tasks.web.download import redact_url
+    from stancewire.snapshot import StoreBusy
     from tasks.inputs.sources import Source, SourcesFileError, describe, load_sources_file, parse_options, sources_frame
+    from tasks.web.download import redact_url
 
     if file is not None:
         if source_id or kind or url:
-            _fail("give either --file or a source id with --kind and --url, not both")
+            fail("give either --file or a source id with --kind and --url, not both")
         try:
             sources = load_sources_file(file)
         except SourcesFileError as exc:
-            _fail(f"cannot add sources: {exc}")
+            fail(f"cannot add sources: {exc}")
     else:
         if not (source_id and kind and url):
-            _fail("a source needs an id, --kind and --url (or use --file)")
+            fail("a source needs an id, --kind and --url (or use --file)")
         try:
             options = parse_options(option or [])
-            sources = [Source(id=source_id, kind=kind, url=url, language=language, options=options, enabled=not disabled)]
+            sources = [
+                Source(id=source_id, kind=kind, url=url, language=language, options=options, enabled=not disabled)
+            ]
         except ValidationError as exc:
-            _fail(f"cannot add source {source_id}: {describe(exc)}")
+            fail(f"cannot add source {source_id}: {describe(exc)}")
         except ValueError as exc:
-            _fail(f"cannot add source {source_id}: {exc}")
+            fail(f"cannot add source {source_id}: {exc}")
     try:
         with _open(db, wait_s) as store:
             store.write_sources(sources_frame(sources))
     except StoreBusy as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for source in sources:
         where = redact_url(source.url) if source.url.lower().startswith(("http://", "https://")) else source.url
         typer.echo(f"{source.source_id}: {source.kind} {where}{'' if source.enabled else ' (disabled)'}")
@@ -82,14 +83,14 @@ def list_sources(
     wait_s: WaitOption = 30.0,
 ) -> None:
     """Registered sources with their health: last success, consecutive failures, last error, articles last run."""
-    from stancewire.store import StoreBusy
+    from stancewire.snapshot import StoreBusy
     from tasks.web.download import redact_url
 
     try:
         with _open(db, wait_s) as store:
             frame = store.sources().join(store.source_health().drop("kind", "enabled"), on="source_id", how="left")
     except StoreBusy as exc:
-        _fail(str(exc))
+        fail(str(exc))
     frame = frame.with_columns(pl.col("url").map_elements(redact_url, return_dtype=pl.String))
     if fmt == "csv":
         typer.echo(frame.write_csv(), nl=False)
@@ -98,21 +99,27 @@ def list_sources(
     elif frame.is_empty():
         typer.echo("no sources registered: add one with `stancewire sources add`")
     else:
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=220, tbl_hide_dataframe_shape=True,
-                       tbl_hide_column_data_types=True):
+        with pl.Config(
+            tbl_rows=-1,
+            tbl_cols=-1,
+            fmt_str_lengths=60,
+            tbl_width_chars=220,
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+        ):
             typer.echo(frame)
 
 
 def _set_enabled(source_id: str, enabled: bool, db: Path | None, wait_s: float) -> None:
-    from stancewire.store import StoreBusy
+    from stancewire.snapshot import StoreBusy
 
     try:
         with _open(db, wait_s) as store:
             found = store.set_source_enabled(source_id, enabled)
     except StoreBusy as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not found:
-        _fail(f"no source {source_id!r} is registered")
+        fail(f"no source {source_id!r} is registered")
     typer.echo(f"{source_id}: {'enabled' if enabled else 'disabled'}")
 
 

@@ -151,14 +151,17 @@ def _read(path: Path) -> Iterable[tuple[str, Mapping[str, Any]]]:
         for n, row in enumerate(reader, start=2):
             labels = [s.strip() for s in (row.get("labels") or "").split("|") if s.strip()]
             alias = (row.get("alias") or "").strip()
-            yield f"{path}:{n}", {
-                "id": row["id"],
-                "type": row["type"],
-                "name": row["name"],
-                "aliases": [alias] if alias else [],
-                "labels": labels or None,
-                "stands_for": (row.get("stands_for") or "").strip() or None,
-            }
+            yield (
+                f"{path}:{n}",
+                {
+                    "id": row["id"],
+                    "type": row["type"],
+                    "name": row["name"],
+                    "aliases": [alias] if alias else [],
+                    "labels": labels or None,
+                    "stands_for": (row.get("stands_for") or "").strip() or None,
+                },
+            )
         return
     try:
         raw = yaml.safe_load(text)

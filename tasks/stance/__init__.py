@@ -30,6 +30,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import QUARANTINE, STANCE, conform, empty
+from stancewire.results import StanceResult
 from tasks.stance.relevance import MIN_SCORE, WINDOW, select_candidates
 
 DEFAULT_THRESHOLD = 0.5
@@ -169,8 +170,10 @@ def score_stance(
     )
     return (
         pl.concat([stance, unrelated], how="diagonal_relaxed")
-        .join(decisions.select("article_id", "claim_id", "sentences_total", "relevance", "matched_terms"),
-              on=["article_id", "claim_id"])
+        .join(
+            decisions.select("article_id", "claim_id", "sentences_total", "relevance", "matched_terms"),
+            on=["article_id", "claim_id"],
+        )
         .with_columns(model_id=pl.lit(model.model_id), model_revision=pl.lit(model.revision))
         .sort("article_id", "claim_id")
         .pipe(conform, STANCE)
@@ -179,7 +182,9 @@ def score_stance(
 
 def unscorable(pairs: pl.DataFrame, sentences: pl.DataFrame) -> pl.DataFrame:
     """Quarantine rows for pending articles that have no sentence to use as a premise."""
-    missing = pairs.select("article_id").unique().join(sentences.select("article_id").unique(), on="article_id", how="anti")
+    missing = (
+        pairs.select("article_id").unique().join(sentences.select("article_id").unique(), on="article_id", how="anti")
+    )
     return missing.select(
         item_id=pl.col("article_id"),
         stage=pl.lit("stance"),
@@ -198,7 +203,7 @@ def stance_task(
     model: NliModel,
     languages: pl.DataFrame | None = None,
     entities: pl.DataFrame | None = None,
-) -> pl.DataFrame:
+) -> StanceResult:
     stance = score_stance(pairs, sentences, claims, model, languages=languages, entities=entities)
     get_run_logger().info(
         "stance: %d (article, claim) pairs, %d NLI pairs → %s",
@@ -206,4 +211,4 @@ def stance_task(
         int(stance["sentences_scored"].sum() or 0),
         dict(stance.group_by("label").len().iter_rows()) if stance.height else {},
     )
-    return stance
+    return StanceResult(stance)

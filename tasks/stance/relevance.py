@@ -66,9 +66,9 @@ def select_candidates(
                 entity_terms.setdefault(sid, []).append(terms(surface, lang_of.get(sentence_article[sid])))
     by_article = {
         key[0]: frame.sort("start")
-        for key, frame in sentences.select("sentence_id", "article_id", "start", "end", "text").partition_by(
-            "article_id", as_dict=True
-        ).items()
+        for key, frame in sentences.select("sentence_id", "article_id", "start", "end", "text")
+        .partition_by("article_id", as_dict=True)
+        .items()
     }
     sentence_terms = {
         aid: [terms(text, lang_of.get(aid)) for text in frame["text"]] for aid, frame in by_article.items()

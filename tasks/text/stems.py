@@ -50,7 +50,7 @@ def fold(text: str) -> str:
 
 
 def number_key(token: str) -> str:
-    """"10.000", "10,000", "10 000" → "10000"; decimals keep one separator ("2,5" → "2.5")."""
+    """ "10.000", "10,000", "10 000" → "10000"; decimals keep one separator ("2,5" → "2.5")."""
     groups = re.split(r"[.,\u00a0\u202f ]", token)
     if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
         return "".join(groups)

@@ -16,9 +16,7 @@ MAX_ATTEMPTS = 3
 BACKOFF_BASE_S = 0.5
 MAX_BACKOFF_S = 30.0
 MAX_REDIRECTS = 5
-TIMEOUT = httpx.Timeout(20.0, connect=10.0)
-MAX_DOWNLOAD_S = 60.0  # the whole body: the timeouts above bound each read, not a server dripping bytes
-USER_AGENT = "stancewire/0.1"
+MAX_DOWNLOAD_S = 60.0  # the whole body: the client's timeouts bound each read, not a server dripping bytes
 _TRANSIENT_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 _SECRET_PARAM = re.compile(
     r"(?:^|[_.-])(?:token|api_?key|apikey|key|secret|password|passwd|pwd|auth|authorization|sig|signature|"
@@ -47,10 +45,6 @@ class Download:
     url: str = ""  # after redirects
     etag: str | None = None
     last_modified: str | None = None
-
-
-def new_client() -> httpx.Client:
-    return httpx.Client(timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT})
 
 
 def redact_url(url: str) -> str:

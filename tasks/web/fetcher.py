@@ -11,13 +11,14 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from stancewire.config import DEFAULT_USER_AGENT
+from stancewire.config import USER_AGENT
 from tasks.web.download import Download, DownloadError, check_url, download, redact_url
 
 ROBOTS_TOKEN = "stancewire"  # the product token robots.txt groups are matched against
 MAX_ROBOTS_BYTES = 500 * 1024  # what RFC 9309 asks crawlers to read at least
 MAX_CRAWL_DELAY_S = 60.0  # a larger Crawl-delay would stall a nightly run: the host is spaced at this instead
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+MAX_DOCUMENT_BYTES = 20_000_000
 
 
 @dataclass
@@ -96,12 +97,12 @@ class PoliteFetcher:
     def __init__(
         self,
         *,
-        user_agent: str = DEFAULT_USER_AGENT,
+        user_agent: str = USER_AGENT,
         host_delay_s: float = 1.0,
         host_concurrency: int = 2,
         respect_robots: bool = True,
         allow_private_hosts: bool = False,
-        max_bytes: int = 20_000_000,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:

@@ -216,4 +216,3 @@ def _language(value: object) -> str | None:
         return None
     code = value.strip().lower().replace("_", "-").split("-")[0]
     return code if re.fullmatch(r"[a-z]{2}", code) else None
-

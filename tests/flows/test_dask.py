@@ -6,17 +6,16 @@ import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-
 from prefect.task_runners import ThreadPoolTaskRunner
 from typer.testing import CliRunner
 
 import flows.pipeline
-from flows.cli import app
 from flows.batches import WORKER_MALLOC, model_task_runner
+from flows.cli import app
 from flows.pipeline import RunResult, stancewire_pipeline
 from models.loading import usable_cpus
 from models.resident import load_counts
-from stancewire.config import DaskOptions, ModelSpec, RunParams
+from stancewire.config import DaskOptions, ModelOptions, ModelSpec, RunParams, StoreOptions, build_params
 from tests.models.tiny import NER_LEXICON, make_tiny_ner, make_tiny_nli
 
 distributed = pytest.importorskip("distributed")
@@ -43,7 +42,10 @@ def tiny_models(tmp_path_factory):
 
 def run(db, tiny_models, dask: DaskOptions | None) -> str:
     ner, nli = tiny_models
-    params = RunParams(db_path=str(db), ner_model=ner, nli_model=nli, device="cpu", batch_size=BATCH, dask=dask)
+    params = RunParams(
+        models=ModelOptions(ner=ner, nli=nli, device="cpu", batch_size=BATCH, dask=dask),
+        store=StoreOptions(db_path=str(db)),
+    )
     result = stancewire_pipeline(params=params)
     assert result.status == "succeeded"
     return result.run_id
@@ -86,7 +88,9 @@ def test_two_worker_cluster_gives_the_in_process_rows_loading_each_model_once_pe
         with distributed.Client(cluster) as client:
             run_id = run(db, tiny_models, dask=DaskOptions(address=cluster.scheduler_address))
             loads = client.run(load_counts)
-            assert set(client.run(os.getenv, "MALLOC_MMAP_THRESHOLD_").values()) == {WORKER_MALLOC["MALLOC_MMAP_THRESHOLD_"]}
+            assert set(client.run(os.getenv, "MALLOC_MMAP_THRESHOLD_").values()) == {
+                WORKER_MALLOC["MALLOC_MMAP_THRESHOLD_"]
+            }
             assert len(loads) == 2
             assert all(counts.get(kind, 0) <= 1 for counts in loads.values() for kind in ("ner", "nli"))
             assert sum(counts.get("ner", 0) for counts in loads.values()) >= 1
@@ -114,19 +118,19 @@ def test_cli_dask_flags_reach_the_run_parameters(monkeypatch, flags, expected):
 
     def fake_pipeline(params: RunParams) -> RunResult:
         seen.append(params)
-        return RunResult(run_id="r", db_path=params.db_path, status="succeeded", summary_md="ok")
+        return RunResult(run_id="r", db_path=params.store.db_path, status="succeeded", summary_md="ok")
 
     monkeypatch.setattr(flows.pipeline, "stancewire_pipeline", fake_pipeline)
     result = CliRunner().invoke(app, ["run", *flags])
     assert result.exit_code == 0, result.output
-    assert seen[0].dask == expected
+    assert seen[0].models.dask == expected
 
 
 def test_environment_sets_the_default_cluster(monkeypatch):
     monkeypatch.setenv("STANCEWIRE_DASK_ADDRESS", "tcp://10.0.0.5:8786")
-    assert RunParams().dask == DaskOptions(address="tcp://10.0.0.5:8786")
+    assert build_params().models.dask == DaskOptions(address="tcp://10.0.0.5:8786")
     monkeypatch.delenv("STANCEWIRE_DASK_ADDRESS")
     monkeypatch.setenv("STANCEWIRE_DASK_WORKERS", "4")
-    assert RunParams().dask == DaskOptions(workers=4)
+    assert build_params().models.dask == DaskOptions(workers=4)
     monkeypatch.delenv("STANCEWIRE_DASK_WORKERS")
-    assert RunParams().dask is None
+    assert build_params().models.dask is None

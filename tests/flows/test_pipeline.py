@@ -10,9 +10,8 @@ from typer.testing import CliRunner
 import tasks.stance
 from flows.cli import app
 from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
-from stancewire.config import DEMO_DIR, ModelSpec, RunParams
+from stancewire.config import DEMO_DIR, FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
-
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
 
@@ -23,9 +22,17 @@ def tiny_models(tmp_path_factory):
     return ModelSpec(id=str(make_tiny_ner(root / "ner"))), ModelSpec(id=str(make_tiny_nli(root / "nli")))
 
 
-def params_for(db, tiny_models, **overrides) -> RunParams:
+def params_for(db, tiny_models, sources=None, export_dir=None) -> RunParams:
     ner, nli = tiny_models
-    return RunParams(db_path=str(db), ner_model=ner, nli_model=nli, lock_wait_s=5, **overrides)
+    return RunParams(
+        fetch=FetchOptions(**({"sources": sources} if sources else {})),
+        models=ModelOptions(ner=ner, nli=nli),
+        store=StoreOptions(db_path=str(db), lock_wait_s=5, export_dir=export_dir),
+    )
+
+
+def with_models(params: RunParams, **models) -> RunParams:
+    return params.model_copy(update={"models": params.models.model_copy(update=models)})
 
 
 def read(db, sql):
@@ -37,9 +44,12 @@ def test_demo_corpus_end_to_end_then_incremental_rerun(tmp_path, tiny_models):
     db = tmp_path / "out.duckdb"
     first = stancewire_pipeline(params=params_for(db, tiny_models))
     assert first.status == "succeeded"
-    counts = read(db, "SELECT (SELECT count(*) FROM articles) a, (SELECT count(*) FROM sentences) s, "
-                      "(SELECT count(*) FROM claims) c, (SELECT count(*) FROM stance) st, "
-                      "(SELECT count(DISTINCT language) FROM articles) langs").row(0, named=True)
+    counts = read(
+        db,
+        "SELECT (SELECT count(*) FROM articles) a, (SELECT count(*) FROM sentences) s, "
+        "(SELECT count(*) FROM claims) c, (SELECT count(*) FROM stance) st, "
+        "(SELECT count(DISTINCT language) FROM articles) langs",
+    ).row(0, named=True)
     files = [p for p in (DEMO_DIR / "articles").iterdir() if p.suffix != ".jsonl"]
     assert counts["a"] >= len(files)
     assert counts["s"] > counts["a"]
@@ -57,7 +67,9 @@ def test_demo_corpus_end_to_end_then_incremental_rerun(tmp_path, tiny_models):
     again = read(db, "SELECT (SELECT count(*) FROM articles) a, (SELECT count(*) FROM stance) st").row(0, named=True)
     assert (again["a"], again["st"]) == (counts["a"], counts["st"])
 
-    result = CliRunner().invoke(app, ["query", "--db", str(db), "--format", "csv", "SELECT count(*) AS n FROM articles"])
+    result = CliRunner().invoke(
+        app, ["query", "--db", str(db), "--format", "csv", "SELECT count(*) AS n FROM articles"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["n", str(counts["a"])]
 
@@ -85,7 +97,7 @@ def test_injected_bad_probability_fails_validation_and_publishes_nothing(tmp_pat
 def test_missing_models_are_reported_not_invented(tmp_path, tiny_models):
     db = tmp_path / "nomodel.duckdb"
     missing = ModelSpec(id=str(tmp_path / "no-such-model"))
-    result = stancewire_pipeline(params=params_for(db, tiny_models).model_copy(update={"ner_model": missing, "nli_model": missing}))
+    result = stancewire_pipeline(params=with_models(params_for(db, tiny_models), ner=missing, nli=missing))
     assert "ner not run" in result.summary_md and "stance not run" in result.summary_md
     assert read(db, "SELECT count(*) n FROM mentions")["n"][0] == 0
     stages = dict(read(db, "SELECT stage, status FROM stage_runs").iter_rows())
@@ -97,7 +109,7 @@ def test_a_model_that_resolves_but_does_not_load_is_skipped_with_the_reason(tmp_
     shutil.copytree(tiny_models[0].id, broken)
     (broken / "model.safetensors").write_bytes(b"not weights")
     db = tmp_path / "broken.duckdb"
-    params = params_for(db, tiny_models).model_copy(update={"ner_model": ModelSpec(id=str(broken))})
+    params = with_models(params_for(db, tiny_models), ner=ModelSpec(id=str(broken)))
     result = stancewire_pipeline(params=params)
     assert result.status == "succeeded"
     ner = read(db, "SELECT status, reason FROM stage_runs WHERE stage = 'ner'").row(0, named=True)
@@ -105,7 +117,7 @@ def test_a_model_that_resolves_but_does_not_load_is_skipped_with_the_reason(tmp_
     assert read(db, "SELECT count(*) n FROM mentions")["n"][0] == 0
     assert read(db, "SELECT count(*) n FROM stance")["n"][0] > 0  # the other model stage still ran
     with pytest.raises(ModelsMissing, match="ner"):
-        stancewire_pipeline(params=params.model_copy(update={"require_models": True}))
+        stancewire_pipeline(params=with_models(params, require_models=True))
 
 
 def test_shared_seeds_through_the_flow(tmp_path, tiny_models, seeds_dir):

@@ -1,18 +1,17 @@
 """The source registry from the command line, and the registered-sources part of the fetch stage."""
 
 import json
-
 from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
+from flows import stages
 from flows.cli import app
-from flows.ledger import RunLedger
-from flows.registered import fetch_registered
 from flows.run_summary import build_summary
-from stancewire.config import RunParams
+from stancewire.config import build_params
 from stancewire.store import Store
+from tasks.web.fetcher import PoliteFetcher
 from tests.tasks.newsroom import rss, serve
 
 DAY1, DAY2 = "Tue, 10 Jun 2025 08:00:00 GMT", "Wed, 11 Jun 2025 08:00:00 GMT"
@@ -25,8 +24,20 @@ def cli(*args):
 
 def test_sources_add_list_disable(tmp_path):
     db = tmp_path / "cli.duckdb"
-    code, out = cli("add", "ansa", "--kind", "rss", "--url", "https://news.example.it/rss.xml?token=s3cret",
-                    "--language", "it", "-o", "max_items=50", "--db", db)
+    code, out = cli(
+        "add",
+        "ansa",
+        "--kind",
+        "rss",
+        "--url",
+        "https://news.example.it/rss.xml?token=s3cret",
+        "--language",
+        "it",
+        "-o",
+        "max_items=50",
+        "--db",
+        db,
+    )
     assert code == 0, out
     yaml_file = tmp_path / "sources.yaml"
     yaml_file.write_text("sources:\n  - {id: lemonde, kind: sitemap, url: 'https://news.example.fr/sitemap.xml'}\n")
@@ -62,24 +73,29 @@ def test_registered_sources_are_fetched_recorded_and_summarised(tmp_path):
             room.article(f"/it/{n}.html", f"Notizia {n}")
         room.put("/rss.xml", rss([(room.url(f"/it/{n}.html?utm_source=rss"), DAY1) for n in (1, 2)], language="it"))
         sources = tmp_path / "sources.yaml"
-        sources.write_text(f"sources:\n  - {{id: desk, kind: rss, url: '{room.url('/rss.xml')}', language: it}}\n"
-                           f"  - {{id: broken, kind: rss, url: '{room.url('/missing.xml')}'}}\n"
-                           f"  - {{id: paused, kind: rss, url: '{room.url('/paused.xml')}', enabled: false}}\n")
-        params = RunParams(db_path=str(tmp_path / "flow.duckdb"), sources=[], sources_file=str(sources),
-                           allow_private_hosts=True, host_delay_s=0)
-        with Store.open_run(params.db_path) as store:
-            first = fetch_registered(store, "run-1", params)
+        sources.write_text(
+            f"sources:\n  - {{id: desk, kind: rss, url: '{room.url('/rss.xml')}', language: it}}\n"
+            f"  - {{id: broken, kind: rss, url: '{room.url('/missing.xml')}'}}\n"
+            f"  - {{id: paused, kind: rss, url: '{room.url('/paused.xml')}', enabled: false}}\n"
+        )
+        fetch = {"sources": [], "sources_file": str(sources), "allow_private_hosts": True, "host_delay_s": 0}
+        options = build_params(overrides={"fetch": fetch}).fetch
+        with Store.open_run(tmp_path / "flow.duckdb") as store:
+            first = stages.fetch(store, "run-1", options)
+            failing = store.query("SELECT count(*) FILTER (WHERE consecutive_failures > 0) n FROM sources")["n"][0]
             room.article("/it/3.html", "Notizia 3")
             room.put("/rss.xml", rss([(room.url(f"/it/{n}.html"), DAY2 if n == 3 else DAY1) for n in (3, 1, 2)]))
             room.hits.clear()
-            second = fetch_registered(store, "run-2", params)
+            fetcher = PoliteFetcher(host_delay_s=0, allow_private_hosts=True)
+            second = stages.fetch(store, "run-2", options, fetcher)
             second_hits = sorted(h.path for h in room.hits)
             documents = store.query("SELECT source, uri, run_id FROM documents ORDER BY uri").rows()
             health = store.source_health().select("source_id", "consecutive_failures", "articles_last_run").rows()
-            summary = build_summary(store, "run-2", RunLedger(store, "run-2"),
-                                    SimpleNamespace(success=True, markdown=lambda: "ok"), tmp_path / "flow.duckdb")
-    assert (first.sources, first.documents, first.failing) == (2, 2, 1)
-    assert (second.documents, second.transfer.requests) == (1, 4)
+            summary = build_summary(
+                store, "run-2", [], SimpleNamespace(success=True, markdown=lambda: "ok"), tmp_path / "flow.duckdb"
+            )
+    assert (first.rows_in, first.rows_out, failing) == (2, 2, 1)
+    assert (second.rows_out, fetcher.stats.requests) == (1, 4)
     assert second_hits == ["/it/3.html", "/missing.xml", "/robots.txt", "/rss.xml"]
     assert [d[1].rsplit("/", 1)[1] for d in documents] == ["1.html", "2.html", "3.html"]
     assert {d[0] for d in documents} == {"desk"} and documents[2][2] == "run-2"

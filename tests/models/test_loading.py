@@ -159,7 +159,9 @@ def test_int8_refused_off_cpu_naming_both_settings(tmp_path, monkeypatch):
         load_ner(ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))), device="cuda", quantize_int8=True)
 
 
-@pytest.mark.parametrize(("cpu_max", "expected"), [("max 100000", 2), ("100000 100000", 1), ("50000 100000", 1), ("garbage", 2)])
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"), [("max 100000", 2), ("100000 100000", 1), ("50000 100000", 1), ("garbage", 2)]
+)
 def test_usable_cpus_honours_a_cgroup_quota(tmp_path, monkeypatch, cpu_max, expected):
     (tmp_path / "cpu.max").write_text(cpu_max + "\n")
     monkeypatch.setattr(models.loading, "_CGROUP_CPU_MAX", tmp_path / "cpu.max")
@@ -179,12 +181,12 @@ def test_loading_caps_torch_threads_at_the_usable_cpus(tmp_path, monkeypatch):
 
 
 def test_run_parameters_reach_the_runners(tmp_path):
-    from flows.pipeline import resident_model
-    from stancewire.config import RunParams
+    from flows.stages import resident_model
+    from stancewire.config import ModelOptions
 
-    params = RunParams(
-        ner_model=ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))),
-        nli_model=ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))),
+    params = ModelOptions(
+        ner=ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))),
+        nli=ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))),
         device="cpu",
         token_budget=48,
         quantize_int8=True,

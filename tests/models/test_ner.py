@@ -48,7 +48,7 @@ def test_windows_keep_every_token_once_from_the_window_farthest_from_a_cut(n_tok
     for start, end, keep_start, keep_end in windows:
         for t in range(keep_start, keep_end):
             assert all(context(t, start, end) >= context(t, s, e) for s, e, _, _ in windows if s <= t < e)
-    for (_, end, _, _), (start, _, _, _) in zip(windows, windows[1:]):
+    for (_, end, _, _), (start, _, _, _) in zip(windows, windows[1:], strict=False):
         assert end - start >= overlap
 
 
@@ -124,7 +124,7 @@ def test_long_text_is_windowed_without_losing_tokens(tmp_path):
     mentions = runner([text])[0]
     assert len(mentions) == 20 and mentions[-1].start > 20 * 30  # far past the first 30-token window
     expected, offset = [], 0
-    for chunk, chunk_mentions in zip(chunks, runner(chunks)):
+    for chunk, chunk_mentions in zip(chunks, runner(chunks), strict=False):
         expected += [Mention(m.start + offset, m.end + offset, m.label, m.score) for m in chunk_mentions]
         offset += len(chunk) + 1
     assert mentions == expected
@@ -142,7 +142,7 @@ def test_input_order_is_restored_across_batches(model_dirs):
     texts = [f"{FILLER * (i % 3)} {names[i % 5]} " + "x" * (7 * i) for i in range(15)]
     together = runner(texts)
     assert together == [runner([t])[0] for t in texts]
-    assert [spans(t, m)[0][0] for t, m in zip(texts, together)] == [names[i % 5] for i in range(15)]
+    assert [spans(t, m)[0][0] for t, m in zip(texts, together, strict=False)] == [names[i % 5] for i in range(15)]
 
 
 def test_short_texts_share_one_forward_pass(model_dirs):
@@ -175,7 +175,7 @@ def test_real_model_agrees_with_the_transformers_pipeline(real_ner_model_dir):
         "Ursula von der Leyen e Giorgia Meloni si sono incontrate a Bruxelles.",
     ]
     reference = pipeline("token-classification", model=str(real_ner_model_dir), aggregation_strategy="simple")
-    for text, mentions in zip(texts, runner(texts)):
+    for text, mentions in zip(texts, runner(texts), strict=False):
         expected = {(e["start"], e["end"], e["entity_group"]) for e in reference(text)}
         assert {(m.start, m.end, m.label) for m in mentions} == expected
 
@@ -197,11 +197,11 @@ def test_spans_are_well_formed_on_messy_text(runner):
     alphabet = "Roma Mario Rossi Москва Zürich ONU ,.;'()\"«»-–\t\n\r\u00a0\u200b\u0301😀漢字ﬁ\x00\x07 "
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400))) for _ in range(40)]
     texts += [f"{FILLER} Roma" * rng.randint(1, 12) + "".join(rng.sample(alphabet, 20)) for _ in range(10)]
-    for text, mentions in zip(texts, runner(texts)):
+    for text, mentions in zip(texts, runner(texts), strict=False):
         for m in mentions:
             surface = text[m.start : m.end]
             assert 0 <= m.start < m.end <= len(text) and surface == surface.strip() and 0 < m.score <= 1
-        assert all(a.end <= b.start for a, b in zip(mentions, mentions[1:]))
+        assert all(a.end <= b.start for a, b in zip(mentions, mentions[1:], strict=False))
 
 
 def test_repeated_texts_run_through_the_model_once(model_dirs, monkeypatch):
@@ -210,7 +210,9 @@ def test_repeated_texts_run_through_the_model_once(model_dirs, monkeypatch):
     runner = load_ner(ModelSpec(id=str(model_dirs["bert"])), device="cpu")
     seen = []
     forward = models.ner.forward_logits
-    monkeypatch.setattr(models.ner, "forward_logits", lambda model, rows, *a: seen.append(len(rows)) or forward(model, rows, *a))
+    monkeypatch.setattr(
+        models.ner, "forward_logits", lambda model, rows, *a: seen.append(len(rows)) or forward(model, rows, *a)
+    )
     boilerplate, news = "Leggi anche: Mario Rossi a Roma", "Putin parla all'ONU."
     results = runner([boilerplate, news, "", boilerplate, " ", boilerplate])
     assert seen == [2]

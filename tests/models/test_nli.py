@@ -87,7 +87,9 @@ def test_repeated_pairs_run_through_the_model_once(runner, monkeypatch):
 
     seen = []
     forward = models.nli.forward_logits
-    monkeypatch.setattr(models.nli, "forward_logits", lambda model, rows, *a: seen.append(len(rows)) or forward(model, rows, *a))
+    monkeypatch.setattr(
+        models.nli, "forward_logits", lambda model, rows, *a: seen.append(len(rows)) or forward(model, rows, *a)
+    )
     pairs = [PAIRS[0], PAIRS[1], PAIRS[0], list(PAIRS[1]), PAIRS[2]]
     probs = runner(pairs)
     assert seen == [3]

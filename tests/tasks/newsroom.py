@@ -52,8 +52,11 @@ class Newsroom:
 
     def article(self, path: str, title: str, text: str = "") -> str:
         body = text or f"{title}. " + "The regional council met on Tuesday and discussed the budget at length. " * 6
-        return self.put(path, f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-                              f"<p>{body}</p></article></body></html>")
+        return self.put(
+            path,
+            f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            f"<p>{body}</p></article></body></html>",
+        )
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -127,5 +130,7 @@ def serve() -> Iterator[Newsroom]:
 
 def rss(items: list[tuple[str, str]], *, language: str = "en") -> str:
     """RSS 2.0 with (link, pubDate) items."""
-    entries = "".join(f"<item><title>{link}</title><link>{link}</link><pubDate>{date}</pubDate></item>" for link, date in items)
+    entries = "".join(
+        f"<item><title>{link}</title><link>{link}</link><pubDate>{date}</pubDate></item>" for link, date in items
+    )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>/</link><language>{language}</language>{entries}</channel></rss>'

@@ -7,8 +7,8 @@ import pytest
 from stancewire.frames import ARTICLES, BOILERPLATE_LINES, DOCUMENTS, QUARANTINE, SENTENCES
 from stancewire.ids import sha256_hex
 from tasks.clean import CleanResult, build_language_detector, clean_documents, source_keys
-from tasks.text.dedup import DuplicateIndex
 from tasks.fetch import document_id, fetch_sources
+from tasks.text.dedup import DuplicateIndex
 from tests.tasks.text.test_extract import ARTICLE_HTML
 
 

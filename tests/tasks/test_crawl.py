@@ -7,10 +7,10 @@ import pytest
 
 from stancewire.frames import DOCUMENTS, FETCH_STATE, QUARANTINE, SOURCE_HEALTH
 from tasks import crawl as crawl_module
-from tasks.web import download as dl
 from tasks.crawl import MAX_FAILURES, CrawlResult, crawl_sources
-from tasks.web.fetcher import PoliteFetcher
 from tasks.inputs.sources import Source
+from tasks.web import download as dl
+from tasks.web.fetcher import PoliteFetcher
 from tests.tasks.newsroom import rss, serve
 
 NOW = datetime(2025, 6, 12, 6, tzinfo=UTC)
@@ -31,7 +31,9 @@ def quick_retries(monkeypatch):
 def crawl(sources, state=None, *, now=NOW, **fetcher_kwargs) -> CrawlResult:
     fetcher_kwargs = {"host_delay_s": 0.0, "allow_private_hosts": True, **fetcher_kwargs}
     with PoliteFetcher(**fetcher_kwargs) as fetcher:
-        result = crawl_sources(sources, state if state is not None else pl.DataFrame(schema=FETCH_STATE), fetcher, now=now)
+        result = crawl_sources(
+            sources, state if state is not None else pl.DataFrame(schema=FETCH_STATE), fetcher, now=now
+        )
     assert result.documents.schema == pl.Schema(DOCUMENTS)
     assert result.quarantine.schema == pl.Schema(QUARANTINE)
     assert result.fetch_state.schema == pl.Schema(FETCH_STATE)
@@ -56,18 +58,30 @@ def test_feed_incremental_runs(room):
     for n in (1, 2, 3):
         room.article(f"/news/{n}.html", f"Story {n}")
     room.put("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
-    items = [(room.url("/news/1.html?utm_source=rss"), DAY1), (room.url("/news/2.html#comments"), DAY1),
-             (room.url("/news/2.html?fbclid=abc"), DAY1), (room.url("/news/3.html"), DAY2)]
+    items = [
+        (room.url("/news/1.html?utm_source=rss"), DAY1),
+        (room.url("/news/2.html#comments"), DAY1),
+        (room.url("/news/2.html?fbclid=abc"), DAY1),
+        (room.url("/news/3.html"), DAY2),
+    ]
     source = feed(url=room.put("/feed.xml", rss(items), content_type="application/rss+xml"))
 
     first = crawl([source])
     assert sorted(first.documents["uri"]) == [room.url(f"/news/{n}.html") for n in (1, 2, 3)]
     assert set(first.documents["source"]) == {"desk"} and first.quarantine.is_empty()
     assert health(first)["desk"] | {"checked_at": None} == {
-        "source_id": "desk", "checked_at": None, "ok": True, "error": None, "discovered": 3, "articles": 3
+        "source_id": "desk",
+        "checked_at": None,
+        "ok": True,
+        "error": None,
+        "discovered": 3,
+        "articles": 3,
     }
     articles = first.fetch_state.filter(pl.col("role") == "article")
-    assert articles["published"].to_list() == [datetime(2025, 6, 11, 8, tzinfo=UTC)] + [datetime(2025, 6, 10, 8, tzinfo=UTC)] * 2
+    assert (
+        articles["published"].to_list()
+        == [datetime(2025, 6, 11, 8, tzinfo=UTC)] + [datetime(2025, 6, 10, 8, tzinfo=UTC)] * 2
+    )
     assert room.paths().count("/feed.xml") == 1 and room.paths().count("/robots.txt") == 1
     state = merge(pl.DataFrame(schema=FETCH_STATE), first)
 
@@ -111,8 +125,13 @@ def test_updated_entry_is_fetched_conditionally(room):
 
 def test_json_feed_source(room):
     room.article("/de/1", "Eins")
-    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t",
-                       "items": [{"id": "1", "url": "/de/1", "date_published": "2025-06-10T10:00:00Z"}]})
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "t",
+            "items": [{"id": "1", "url": "/de/1", "date_published": "2025-06-10T10:00:00Z"}],
+        }
+    )
     source = feed(kind="jsonfeed", url=room.put("/feed.json", body, content_type="application/feed+json"))
     result = crawl([source], respect_robots=False)
     assert result.documents["uri"].to_list() == [room.url("/de/1")]
@@ -123,10 +142,10 @@ def test_sitemap_index_children_are_skipped_when_their_lastmod_has_not_moved(roo
         room.article(f"/s/{n}", f"S{n}")
     news = f"""<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
       xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
-      <url><loc>{room.url('/s/1')}</loc><news:news><news:publication_date>2025-06-11T09:00:00Z</news:publication_date>
+      <url><loc>{room.url("/s/1")}</loc><news:news><news:publication_date>2025-06-11T09:00:00Z</news:publication_date>
       </news:news></url></urlset>"""
     older = f"""<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
-      <url><loc>{room.url('/s/2')}</loc><lastmod>2025-05-20</lastmod></url>
+      <url><loc>{room.url("/s/2")}</loc><lastmod>2025-05-20</lastmod></url>
       <url><loc>/s/3</loc><lastmod>2025-05-21</lastmod></url></urlset>"""
     room.put("/news.xml", news, content_type="application/xml")
     room.put("/2025-05.xml.gz", gzip.compress(older.encode()), content_type="application/gzip")
@@ -167,8 +186,12 @@ def test_broken_slow_and_missing_articles_are_quarantined_and_retried(room):
     first = crawl([source], respect_robots=False, timeout=0.2)
     assert first.documents["uri"].to_list() == [room.url("/ok")]
     reasons = dict(zip(first.quarantine["uri"], first.quarantine["reason"], strict=True))
-    assert reasons == {room.url("/broken"): "connection_error", room.url("/slow"): "timeout",
-                       room.url("/error"): "http_500", room.url("/gone"): "http_404"}
+    assert reasons == {
+        room.url("/broken"): "connection_error",
+        room.url("/slow"): "timeout",
+        room.url("/error"): "http_500",
+        room.url("/gone"): "http_404",
+    }
     status = health(first)["desk"]
     assert status["ok"] and status["error"].startswith("4 of 5 article fetches failed")
 
@@ -289,6 +312,8 @@ def test_an_unexpected_error_on_one_article_is_quarantined(room, monkeypatch):
     source = feed(url=room.put("/feed.xml", rss([(room.url("/a"), DAY1), (room.url("/b"), DAY1)])))
     result = crawl([source], respect_robots=False)
     assert result.documents["uri"].to_list() == [room.url("/a")]
-    assert result.quarantine.select("uri", "reason", "detail").rows() == [(room.url("/b"), "fetch_failed", "RuntimeError: boom")]
+    assert result.quarantine.select("uri", "reason", "detail").rows() == [
+        (room.url("/b"), "fetch_failed", "RuntimeError: boom")
+    ]
     failed = result.fetch_state.filter(pl.col("status") == "failed")
     assert failed["url"].to_list() == [room.url("/b")] and failed["failures"].to_list() == [1]

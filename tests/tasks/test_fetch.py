@@ -10,14 +10,15 @@ import pytest
 
 from stancewire.frames import DOCUMENTS, QUARANTINE
 from stancewire.ids import sha256_hex
-from tasks.web import download as dl
 from tasks.fetch import FetchResult, document_id, fetch_sources
+from tasks.web import download as dl
+from tasks.web.fetcher import PoliteFetcher
 
 NOW = datetime(2025, 5, 1, 12, tzinfo=UTC)
 
 
-def fetch(sources, **kwargs):
-    result = fetch_sources([str(s) for s in sources], now=NOW, **kwargs)
+def fetch(sources, fetcher=None, **kwargs):
+    result = fetch_sources([str(s) for s in sources], fetcher, now=NOW, **kwargs)
     assert result.documents.schema == pl.Schema(DOCUMENTS)
     assert result.quarantine.schema == pl.Schema(QUARANTINE)
     assert result.documents["doc_id"].is_unique().all()
@@ -143,16 +144,16 @@ def test_unsupported_scheme_is_quarantined_without_credentials():
     assert reasons(result) == {"ftp://example.com/a.txt": "unsupported_scheme"}
 
 
-def mock_client(routes: dict[str, httpx.Response]) -> httpx.Client:
+def mock_fetcher(routes: dict[str, httpx.Response], **options) -> PoliteFetcher:
     def handler(request: httpx.Request) -> httpx.Response:
         return routes.get(request.url.path, httpx.Response(404))
 
-    return httpx.Client(transport=httpx.MockTransport(handler))
+    return PoliteFetcher(transport=httpx.MockTransport(handler), host_delay_s=0, **options)
 
 
 def test_urls_are_fetched_and_typed(monkeypatch):
     monkeypatch.setattr(dl.time, "sleep", lambda s: None)
-    client = mock_client(
+    fetcher = mock_fetcher(
         {
             "/page": httpx.Response(200, html="<p>Ciao</p>"),
             "/feed": httpx.Response(200, json=[{"text": "a"}, {"text": "b", "url": "https://news.example.com/b"}]),
@@ -176,7 +177,7 @@ def test_urls_are_fetched_and_typed(monkeypatch):
         f"{base}/down",
         f"{base}/gone",
     ]
-    result = fetch(sources, client=client)
+    result = fetch(sources, fetcher)
     docs = dict(zip(result.documents["uri"], result.documents.iter_rows(named=True), strict=True))
     assert docs[f"{base}/page"]["content_type"] == "text/html"
     assert docs[f"{base}/feed#0"]["content_type"] == "application/json"
@@ -192,10 +193,10 @@ def test_urls_are_fetched_and_typed(monkeypatch):
 
 
 def test_credentials_never_reach_the_frames():
-    client = mock_client({"/a": httpx.Response(200, html="<p>x</p>"), "/b": httpx.Response(401)})
+    fetcher = mock_fetcher({"/a": httpx.Response(200, html="<p>x</p>"), "/b": httpx.Response(401)})
     result = fetch(
         ["https://bob:hunter2@news.example.com/a?id=1&api_key=K3Y", "https://news.example.com/b?token=T0K"],
-        client=client,
+        fetcher,
     )
     dumped = str(result.documents.drop("payload").to_dicts()) + str(result.quarantine.to_dicts())
     for secret in ("bob", "hunter2", "K3Y", "T0K"):
@@ -205,17 +206,17 @@ def test_credentials_never_reach_the_frames():
 
 
 def test_private_hosts_are_refused_by_default():
-    client = mock_client({"/": httpx.Response(200, html="<p>x</p>")})
-    assert reasons(fetch(["http://127.0.0.1/"], client=client)) == {"http://127.0.0.1/": "private_host"}
-    assert fetch(["http://127.0.0.1/"], client=client, allow_private_hosts=True).documents.height == 1
+    routes = {"/": httpx.Response(200, html="<p>x</p>")}
+    assert reasons(fetch(["http://127.0.0.1/"], mock_fetcher(routes))) == {"http://127.0.0.1/": "private_host"}
+    assert fetch(["http://127.0.0.1/"], mock_fetcher(routes, allow_private_hosts=True)).documents.height == 1
 
 
 def test_unexpected_client_failure_is_quarantined():
     def handler(request):
         raise RuntimeError("bug in a custom transport for https://u:pw@x.example.com/a")
 
-    client = httpx.Client(transport=httpx.MockTransport(handler))
-    result = fetch(["https://u:pw@x.example.com/a", "https://x.example.com/b"], client=client)
+    fetcher = PoliteFetcher(transport=httpx.MockTransport(handler), host_delay_s=0)
+    result = fetch(["https://u:pw@x.example.com/a", "https://x.example.com/b"], fetcher)
     assert result.documents.height == 0
     assert set(result.quarantine["reason"]) == {"fetch_failed"}
     assert "pw" not in str(result.quarantine.to_dicts())
@@ -241,7 +242,8 @@ def loopback_server(tmp_path):
 
 
 def test_real_loopback_server(loopback_server):
-    result = fetch([f"{loopback_server}/article.html", f"{loopback_server}/missing.html"], allow_private_hosts=True)
+    local = PoliteFetcher(host_delay_s=0, allow_private_hosts=True)
+    result = fetch([f"{loopback_server}/article.html", f"{loopback_server}/missing.html"], local)
     assert result.documents["content_type"].to_list() == ["text/html"]
     assert b"Dal server locale." in result.documents["payload"][0]
     assert reasons(result) == {f"{loopback_server}/missing.html": "http_404"}
@@ -257,6 +259,6 @@ def test_task_wrapper_passes_options_and_logs_counts(monkeypatch, caplog, tmp_pa
     monkeypatch.setattr(tasks.fetch, "get_run_logger", lambda: logging.getLogger("test.fetch"))
     (tmp_path / "a.txt").write_text("x", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="test.fetch"):
-        result = tasks.fetch.fetch_task.fn([str(tmp_path)], allow_files=False, now=NOW)
+        result = tasks.fetch.fetch_task.fn([str(tmp_path)], PoliteFetcher(), allow_files=False, now=NOW)
     assert set(result.quarantine["reason"]) == {"files_not_allowed"}
     assert "fetched 0 documents from 1 sources, 1 quarantined" in caplog.text

@@ -85,7 +85,11 @@ def test_surname_after_full_name_is_the_same_person_only_within_the_article(alia
 
 def test_full_names_merge_across_articles_and_spellings(aliases):
     result = link(
-        [mention("a", 0, "Oleh Petrenko", "PER"), mention("b", 0, "Oleh PETRENKO", "PER"), mention("c", 0, "Olehh Petrenko", "PER")],
+        [
+            mention("a", 0, "Oleh Petrenko", "PER"),
+            mention("b", 0, "Oleh PETRENKO", "PER"),
+            mention("c", 0, "Olehh Petrenko", "PER"),
+        ],
         aliases,
     )
     ids = dict(result.links.select("mention_id", "entity_id").iter_rows())
@@ -94,7 +98,11 @@ def test_full_names_merge_across_articles_and_spellings(aliases):
 
 def test_ambiguous_surname_in_one_article_is_left_alone(aliases):
     result = link(
-        [mention("a", 0, "Oleh Petrenko", "PER"), mention("a", 20, "Iryna Petrenko", "PER"), mention("a", 40, "Petrenko", "PER")],
+        [
+            mention("a", 0, "Oleh Petrenko", "PER"),
+            mention("a", 20, "Iryna Petrenko", "PER"),
+            mention("a", 40, "Petrenko", "PER"),
+        ],
         aliases,
     )
     by = entity_of(result)
@@ -190,7 +198,11 @@ def test_one_label_per_name_within_an_article_and_not_across(aliases):
 
 
 def test_ids_are_stable_and_do_not_depend_on_the_other_articles(aliases):
-    a = [mention("a", 0, "Volodymyr Zelensky", "PER"), mention("a", 30, "Zelensky", "PER"), mention("a", 40, "Valmora", "LOC")]
+    a = [
+        mention("a", 0, "Volodymyr Zelensky", "PER"),
+        mention("a", 30, "Zelensky", "PER"),
+        mention("a", 40, "Valmora", "LOC"),
+    ]
     b = [mention("b", 0, "Zelensky", "PER"), mention("b", 20, "Valmora", "ORG")]
     alone = link(a, aliases).links
     together = link(a + b, aliases).links.filter(article_id="a")
@@ -235,7 +247,9 @@ def test_overrides_merge_then_split_in_the_order_made(aliases):
         mention("c", 0, "Zelensky", "PER"),
         mention("d", 0, "Oleksandr Zelensky", "PER"),
     ]
-    volodymyr, bare, oleksandr = (entity_id(k) for k in ("alias:volodymyr-zelensky", "PER:zelensky", "PER:oleksandr zelensky"))
+    volodymyr, bare, oleksandr = (
+        entity_id(k) for k in ("alias:volodymyr-zelensky", "PER:zelensky", "PER:oleksandr zelensky")
+    )
     overrides = pl.DataFrame(
         [
             override(1, "merge", bare, volodymyr),  # bare "Zelensky" means him in this corpus...

@@ -60,7 +60,9 @@ def test_mentions_are_mapped_to_article_offsets():
 
 
 def test_ids_are_stable_across_calls_and_empty_input_is_empty():
-    sentences = pl.DataFrame({"sentence_id": ["a:0"], "article_id": ["a"], "start": [0], "end": [7], "text": ["Valmora"]})
+    sentences = pl.DataFrame(
+        {"sentence_id": ["a:0"], "article_id": ["a"], "start": [0], "end": [7], "text": ["Valmora"]}
+    )
     first = extract_entities(sentences, GazetteerNer())
     assert first["mention_id"].to_list() == extract_entities(sentences, GazetteerNer())["mention_id"].to_list()
     assert extract_entities(sentences.clear(), GazetteerNer()).is_empty()

@@ -26,15 +26,21 @@ class ScriptedNli:
 def sentences_of(article_id: str, texts: list[str]) -> pl.DataFrame:
     rows, pos = [], 0
     for i, t in enumerate(texts):
-        rows.append({"sentence_id": f"{article_id}:{i}", "article_id": article_id, "start": pos, "end": pos + len(t), "text": t})
+        rows.append(
+            {"sentence_id": f"{article_id}:{i}", "article_id": article_id, "start": pos, "end": pos + len(t), "text": t}
+        )
         pos += len(t) + 1
     return pl.DataFrame(rows)
 
 
 def claims(text="The dam was approved.", translations=None, claim_id="c1") -> pl.DataFrame:
     return pl.DataFrame(
-        {"claim_id": [claim_id], "text": [text], "language": ["en"],
-         "translations": [json.dumps(translations) if translations else None]}
+        {
+            "claim_id": [claim_id],
+            "text": [text],
+            "language": ["en"],
+            "translations": [json.dumps(translations) if translations else None],
+        }
     )
 
 
@@ -69,8 +75,12 @@ def test_one_strong_support_wins_over_neutral_sentences():
 
 
 def test_one_strong_refutation_beats_several_weak_supports():
-    probs = {"Maybe approved.": (0.55, 0.4, 0.05), "Probably approved.": (0.52, 0.4, 0.08),
-             "Likely approved.": (0.51, 0.4, 0.09), "No, it was rejected.": (0.02, 0.08, 0.9)}
+    probs = {
+        "Maybe approved.": (0.55, 0.4, 0.05),
+        "Probably approved.": (0.52, 0.4, 0.08),
+        "Likely approved.": (0.51, 0.4, 0.09),
+        "No, it was rejected.": (0.02, 0.08, 0.9),
+    }
     row = run(probs)
     s = 1 - 0.45 * (1 - 0.5 * 0.52) * (1 - 0.5 * 0.51)
     assert row["label"] == "REFUTE"
@@ -80,8 +90,14 @@ def test_one_strong_refutation_beats_several_weak_supports():
 
 
 def test_several_clear_supports_outweigh_one_refutation_of_similar_strength():
-    row = run({"Approved.": (0.6, 0.3, 0.1), "Approved again.": (0.6, 0.3, 0.1), "Approved thrice.": (0.6, 0.3, 0.1),
-               "Not approved.": (0.1, 0.2, 0.7)})
+    row = run(
+        {
+            "Approved.": (0.6, 0.3, 0.1),
+            "Approved again.": (0.6, 0.3, 0.1),
+            "Approved thrice.": (0.6, 0.3, 0.1),
+            "Not approved.": (0.1, 0.2, 0.7),
+        }
+    )
     assert row["label"] == "SUPPORT"
     assert row["score"] == pytest.approx(article_probabilities(1 - 0.4 * 0.7 * 0.7, 0.7)[0])
     assert row["opposing_text"] == "Not approved."
@@ -110,25 +126,49 @@ def test_temperature_above_one_lowers_the_score_without_touching_stored_probabil
 
 def test_aggregate_keeps_one_row_per_pair():
     scored = pl.DataFrame(
-        {"article_id": ["a", "a", "b"], "claim_id": ["c", "c", "c"], "sentence_id": ["a:0", "a:1", "b:0"],
-         "text": ["s0", "s1", "t0"], "start": [0, 3, 0], "end": [2, 5, 2],
-         "p_entailment": [0.6, 0.1, 0.2], "p_neutral": [0.3, 0.2, 0.7], "p_contradiction": [0.1, 0.7, 0.1]}
+        {
+            "article_id": ["a", "a", "b"],
+            "claim_id": ["c", "c", "c"],
+            "sentence_id": ["a:0", "a:1", "b:0"],
+            "text": ["s0", "s1", "t0"],
+            "start": [0, 3, 0],
+            "end": [2, 5, 2],
+            "p_entailment": [0.6, 0.1, 0.2],
+            "p_neutral": [0.3, 0.2, 0.7],
+            "p_contradiction": [0.1, 0.7, 0.1],
+        }
     )
     assert aggregate(scored).select("article_id", "label").rows() == [("a", "REFUTE"), ("b", "NEUTRAL")]
 
 
 def test_prefilter_skips_pairs_without_overlap_and_scores_only_candidates_and_their_window():
-    texts = ["The weather was fine.", "Nobody talked.", "The council approved the Valmora dam.", "It was late.",
-             "Fish swim.", "Birds fly."]
+    texts = [
+        "The weather was fine.",
+        "Nobody talked.",
+        "The council approved the Valmora dam.",
+        "It was late.",
+        "Fish swim.",
+        "Birds fly.",
+    ]
     model = ScriptedNli({t: (0.8, 0.1, 0.1) for t in texts})
     sentences = sentences_of("a1", texts).vstack(sentences_of("a2", ["Cats sleep.", "Dogs bark."]))
     pairs = pl.DataFrame({"article_id": ["a1", "a2"], "claim_id": ["c1", "c1"]})
     out = score_stance(pairs, sentences, claims("The Valmora dam was approved."), model)
     assert [p for p, _ in model.calls[0]] == texts[1:4]  # candidate ± 1 sentence
     a1, a2 = out.rows(named=True)
-    assert (a1["label"], a1["sentences_scored"], a1["sentences_total"], a1["relevance"]) == ("SUPPORT", 3, 6, "candidates")
+    assert (a1["label"], a1["sentences_scored"], a1["sentences_total"], a1["relevance"]) == (
+        "SUPPORT",
+        3,
+        6,
+        "candidates",
+    )
     assert a1["matched_terms"] == "appro dam valmo"
-    assert (a2["label"], a2["sentences_scored"], a2["sentences_total"], a2["relevance"]) == ("UNRELATED", 0, 2, "no_overlap")
+    assert (a2["label"], a2["sentences_scored"], a2["sentences_total"], a2["relevance"]) == (
+        "UNRELATED",
+        0,
+        2,
+        "no_overlap",
+    )
     assert a2["score"] is None and a2["p_entailment"] is None and a2["evidence_sentence_id"] is None
 
 

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.pipeline import stancewire_pipeline
-from stancewire.config import ModelSpec, RunParams
-from stancewire.store import work_path
+from stancewire.config import AnalystFiles, FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
+from stancewire.snapshot import work_path
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
 
 ARTICLES = {
@@ -35,23 +35,45 @@ def test_claim_added_later_scores_only_its_pairs_and_sides_show_in_the_views(tmp
     claims = tmp_path / "claims.csv"
     claims.write_text("id,text,language,text_en\nsoldiers,Roma ha inviato soldati al confine.,it,Rome sent soldiers.\n")
     db = tmp_path / "c.duckdb"
-    params = RunParams(db_path=str(db), sources=[str(sources)], claims_file=str(claims), use_registered_sources=False,
-                       ner_model=ModelSpec(id=str(make_tiny_ner(models / "ner"))), nli_model=ModelSpec(id=nli), lock_wait_s=5)
+    params = RunParams(
+        fetch=FetchOptions(sources=[str(sources)], use_registered_sources=False),
+        inputs=AnalystFiles(claims_file=str(claims)),
+        models=ModelOptions(ner=ModelSpec(id=str(make_tiny_ner(models / "ner"))), nli=ModelSpec(id=nli)),
+        store=StoreOptions(db_path=str(db), lock_wait_s=5),
+    )
     stancewire_pipeline(params=params)
-    first = read(db, "SELECT article_id, claim_id, label, relevance, sentences_scored, run_id, scored_at FROM stance ORDER BY ALL")
+    first = read(
+        db,
+        "SELECT article_id, claim_id, label, relevance, sentences_scored, run_id, scored_at FROM stance ORDER BY ALL",
+    )
     assert sorted(first["label"]) == ["REFUTE", "SUPPORT", "UNRELATED"]
-    assert read(db, "SELECT supporting IS NOT NULL AND refuting IS NOT NULL AS c, contested FROM v_claim_disagreement").rows() == [(True, True)]
-    conflict = read(db, "SELECT entity, object_key, quantity_text, qualifier, low, high FROM v_quantity_conflicts ORDER BY low")
+    assert read(
+        db, "SELECT supporting IS NOT NULL AND refuting IS NOT NULL AS c, contested FROM v_claim_disagreement"
+    ).rows() == [(True, True)]
+    conflict = read(
+        db, "SELECT entity, object_key, quantity_text, qualifier, low, high FROM v_quantity_conflicts ORDER BY low"
+    )
     # "Roma" is linked to its canonical entity; about 1,000 ([900, 1100]) and 10,000-12,000 cannot both hold
-    assert conflict.rows() == [("rome", "solda", "1.000", "about", 900.0, 1100.0),
-                               ("rome", "solda", "10.000 e 12.000", "range", 10000.0, 12000.0)]
+    assert conflict.rows() == [
+        ("rome", "solda", "1.000", "about", 900.0, 1100.0),
+        ("rome", "solda", "10.000 e 12.000", "range", 10000.0, 12000.0),
+    ]
 
     runner = CliRunner()
-    added = runner.invoke(app, ["claims", "add", "cake", "La torta richiede farina.", "-l", "it", "--db", str(db), "--nli-model", nli])
+    added = runner.invoke(
+        app, ["claims", "add", "cake", "La torta richiede farina.", "-l", "it", "--db", str(db), "--nli-model", nli]
+    )
     assert added.exit_code == 0, added.output
-    stance = read(db, "SELECT article_id, claim_id, label, relevance, sentences_scored, run_id, scored_at FROM stance ORDER BY ALL")
+    stance = read(
+        db,
+        "SELECT article_id, claim_id, label, relevance, sentences_scored, run_id, scored_at FROM stance ORDER BY ALL",
+    )
     assert stance.filter(stance["claim_id"] == "soldiers").equals(first)  # untouched
-    assert stance.filter(stance["claim_id"] == "cake")["relevance"].sort().to_list() == ["candidates", "no_overlap", "no_overlap"]
+    assert stance.filter(stance["claim_id"] == "cake")["relevance"].sort().to_list() == [
+        "candidates",
+        "no_overlap",
+        "no_overlap",
+    ]
     last_run = read(db, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")["run_id"][0]
     stages = dict(read(db, f"SELECT stage, rows_in FROM stage_runs WHERE run_id = '{last_run}'").iter_rows())
     assert (stages["fetch"], stages["clean"], stages["stance"]) == (0, 0, 3)  # no source, three new pairs

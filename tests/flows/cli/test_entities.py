@@ -20,22 +20,42 @@ from tasks.link import entity_id, link_mentions
 
 # (article, source, published, text, [(surface, label)]) — surfaces are found in order in the text.
 ARTICLES = [
-    ("a1", "agency-it", datetime(2025, 2, 10, 9, tzinfo=UTC),
-     "Volodymyr Zelensky ha parlato delle truppe della Corea del Nord. Zelensky era a Kiev.",
-     [("Volodymyr Zelensky", "PER"), ("Corea del Nord", "ORG"), ("Zelensky", "PER"), ("Kiev", "LOC")]),
-    ("a2", "paper-de", datetime(2025, 2, 12, 9, tzinfo=UTC),
-     "Nordkorea schickt Soldaten. Selenskyj warnt. Wolodymyr Selenskyj sprach in Kiew.",
-     [("Nordkorea", "LOC"), ("Selenskyj", "PER"), ("Wolodymyr Selenskyj", "PER"), ("Kiew", "LOC")]),
-    ("a3", "paper-en", datetime(2025, 2, 20, 9, tzinfo=UTC),
-     "Zelensky met Pyongyang envoys.",
-     [("Zelensky", "PER"), ("Pyongyang", "ORG")]),
-    ("a5", "paper-en", datetime(2025, 2, 21, 9, tzinfo=UTC),
-     "Oleksandr Zelensky, a farmer, sold his harvest.",
-     [("Oleksandr Zelensky", "PER")]),
+    (
+        "a1",
+        "agency-it",
+        datetime(2025, 2, 10, 9, tzinfo=UTC),
+        "Volodymyr Zelensky ha parlato delle truppe della Corea del Nord. Zelensky era a Kiev.",
+        [("Volodymyr Zelensky", "PER"), ("Corea del Nord", "ORG"), ("Zelensky", "PER"), ("Kiev", "LOC")],
+    ),
+    (
+        "a2",
+        "paper-de",
+        datetime(2025, 2, 12, 9, tzinfo=UTC),
+        "Nordkorea schickt Soldaten. Selenskyj warnt. Wolodymyr Selenskyj sprach in Kiew.",
+        [("Nordkorea", "LOC"), ("Selenskyj", "PER"), ("Wolodymyr Selenskyj", "PER"), ("Kiew", "LOC")],
+    ),
+    (
+        "a3",
+        "paper-en",
+        datetime(2025, 2, 20, 9, tzinfo=UTC),
+        "Zelensky met Pyongyang envoys.",
+        [("Zelensky", "PER"), ("Pyongyang", "ORG")],
+    ),
+    (
+        "a5",
+        "paper-en",
+        datetime(2025, 2, 21, 9, tzinfo=UTC),
+        "Oleksandr Zelensky, a farmer, sold his harvest.",
+        [("Oleksandr Zelensky", "PER")],
+    ),
 ]
-NEW_ARTICLE = ("a4", "paper-en", datetime(2025, 3, 3, 9, tzinfo=UTC),
-               "Zelensky spoke about North Korean troops and North Korea.",
-               [("Zelensky", "PER"), ("North Korea", "LOC")])
+NEW_ARTICLE = (
+    "a4",
+    "paper-en",
+    datetime(2025, 3, 3, 9, tzinfo=UTC),
+    "Zelensky spoke about North Korean troops and North Korea.",
+    [("Zelensky", "PER"), ("North Korea", "LOC")],
+)
 MODEL = {"model_id": "test-ner", "model_revision": ""}
 
 
@@ -60,24 +80,62 @@ def frames_for(articles):
     arts, sents, ents, docs = [], [], [], []
     for title, source, published, text, surfaces in articles:
         article_id = stable_id("article", title)
-        docs.append({"doc_id": article_id, "source": source, "uri": f"{source}/{article_id}", "fetched_at": published,
-                     "content_type": "text/plain", "content_hash": sha256_hex(text), "size_bytes": len(text),
-                     "payload": text.encode()})
-        arts.append({"article_id": article_id, "doc_id": article_id, "source": source, "url": None, "title": title,
-                     "author": None, "published": published, "site": None, "language": "it",
-                     "language_confidence": 1.0, "text": text, "text_hash": sha256_hex(text), "extractor": "plain"})
+        docs.append(
+            {
+                "doc_id": article_id,
+                "source": source,
+                "uri": f"{source}/{article_id}",
+                "fetched_at": published,
+                "content_type": "text/plain",
+                "content_hash": sha256_hex(text),
+                "size_bytes": len(text),
+                "payload": text.encode(),
+            }
+        )
+        arts.append(
+            {
+                "article_id": article_id,
+                "doc_id": article_id,
+                "source": source,
+                "url": None,
+                "title": title,
+                "author": None,
+                "published": published,
+                "site": None,
+                "language": "it",
+                "language_confidence": 1.0,
+                "text": text,
+                "text_hash": sha256_hex(text),
+                "extractor": "plain",
+            }
+        )
         sentence_id = f"{article_id}:0"
-        sents.append({"sentence_id": sentence_id, "article_id": article_id, "idx": 0, "start": 0, "end": len(text),
-                      "text": text})
+        sents.append(
+            {"sentence_id": sentence_id, "article_id": article_id, "idx": 0, "start": 0, "end": len(text), "text": text}
+        )
         at = 0
         for surface, label in surfaces:
             start = text.index(surface, at)
             at = start + len(surface)
-            ents.append({"mention_id": stable_id(article_id, start), "article_id": article_id,
-                         "sentence_id": sentence_id, "start": start, "end": at, "text": surface, "label": label,
-                         "score": 0.9, **MODEL})
-    return (pl.DataFrame(docs, schema=frames.DOCUMENTS), pl.DataFrame(arts, schema=frames.ARTICLES),
-            pl.DataFrame(sents, schema=frames.SENTENCES), pl.DataFrame(ents, schema=frames.MENTIONS))
+            ents.append(
+                {
+                    "mention_id": stable_id(article_id, start),
+                    "article_id": article_id,
+                    "sentence_id": sentence_id,
+                    "start": start,
+                    "end": at,
+                    "text": surface,
+                    "label": label,
+                    "score": 0.9,
+                    **MODEL,
+                }
+            )
+    return (
+        pl.DataFrame(docs, schema=frames.DOCUMENTS),
+        pl.DataFrame(arts, schema=frames.ARTICLES),
+        pl.DataFrame(sents, schema=frames.SENTENCES),
+        pl.DataFrame(ents, schema=frames.MENTIONS),
+    )
 
 
 def land(store: Store, articles, run_id: str) -> None:
@@ -119,26 +177,41 @@ def cli(*args):
 
 
 def entity_of(db) -> dict[str, str]:
-    rows = read(db, "SELECT a.title, m.text, m.entity_name FROM v_entity_mentions m JOIN articles a USING (article_id) "
-                    "ORDER BY a.title, m.start").rows()
+    rows = read(
+        db,
+        "SELECT a.title, m.text, m.entity_name FROM v_entity_mentions m JOIN articles a USING (article_id) "
+        "ORDER BY a.title, m.start",
+    ).rows()
     return {f"{a}:{t}": n for a, t, n in rows}
 
 
 def test_links_views_and_the_one_query(db):
     assert entity_of(db) == {
-        "a1:Volodymyr Zelensky": "Volodymyr Zelensky", "a1:Corea del Nord": "North Korea",
-        "a1:Zelensky": "Volodymyr Zelensky", "a1:Kiev": "Kyiv",
-        "a2:Nordkorea": "North Korea", "a2:Selenskyj": "Volodymyr Zelensky",
-        "a2:Wolodymyr Selenskyj": "Volodymyr Zelensky", "a2:Kiew": "Kyiv",
-        "a3:Zelensky": "Zelensky", "a3:Pyongyang": "Pyongyang", "a5:Oleksandr Zelensky": "Oleksandr Zelensky",
+        "a1:Volodymyr Zelensky": "Volodymyr Zelensky",
+        "a1:Corea del Nord": "North Korea",
+        "a1:Zelensky": "Volodymyr Zelensky",
+        "a1:Kiev": "Kyiv",
+        "a2:Nordkorea": "North Korea",
+        "a2:Selenskyj": "Volodymyr Zelensky",
+        "a2:Wolodymyr Selenskyj": "Volodymyr Zelensky",
+        "a2:Kiew": "Kyiv",
+        "a3:Zelensky": "Zelensky",
+        "a3:Pyongyang": "Pyongyang",
+        "a5:Oleksandr Zelensky": "Oleksandr Zelensky",
     }
     weekly = read(db, ZELENSKY_WITH_NORTH_KOREAN_TROOPS).rows()
     assert weekly == [(date(2025, 2, 10), "agency-it", 1), (date(2025, 2, 10), "paper-de", 1)]
-    pairs = read(db, "SELECT entity_name, other_name, articles FROM v_entity_cooccurrence_article "
-                     "WHERE entity_name = 'Volodymyr Zelensky' ORDER BY other_name").rows()
+    pairs = read(
+        db,
+        "SELECT entity_name, other_name, articles FROM v_entity_cooccurrence_article "
+        "WHERE entity_name = 'Volodymyr Zelensky' ORDER BY other_name",
+    ).rows()
     assert pairs == [("Volodymyr Zelensky", "Kyiv", 2), ("Volodymyr Zelensky", "North Korea", 2)]
-    timeline = read(db, "SELECT source, day, mentions FROM v_entity_mentions_by_source_day "
-                        "WHERE entity_name = 'Volodymyr Zelensky' ORDER BY day").rows()
+    timeline = read(
+        db,
+        "SELECT source, day, mentions FROM v_entity_mentions_by_source_day "
+        "WHERE entity_name = 'Volodymyr Zelensky' ORDER BY day",
+    ).rows()
     assert [(s, m) for s, _, m in timeline] == [("agency-it", 2), ("paper-de", 2)]
     aliases = read(db, "SELECT aliases FROM entities WHERE name = 'Volodymyr Zelensky'")["aliases"][0]
     assert {"Selenskyj", "Zelensky", "Volodymyr Zelenskyy"} <= set(aliases)
@@ -148,16 +221,40 @@ def test_links_views_and_the_one_query(db):
 
 def test_top_entities_per_claim_stance(db):
     with Store.open_run(db) as store:
-        store.write_claims(pl.DataFrame([{"claim_id": "nk-troops", "text": "North Korea sent troops to Russia.",
-                                          "language": "en", "enabled": True}], schema=frames.CLAIMS))
-        stance = [{"article_id": stable_id("article", title), "claim_id": "nk-troops", "model_id": "nli",
-                   "model_revision": "", "label": label} for title, label in (("a1", "SUPPORT"), ("a2", "SUPPORT"),
-                                                                               ("a3", "NEUTRAL"))]
+        store.write_claims(
+            pl.DataFrame(
+                [
+                    {
+                        "claim_id": "nk-troops",
+                        "text": "North Korea sent troops to Russia.",
+                        "language": "en",
+                        "enabled": True,
+                    }
+                ],
+                schema=frames.CLAIMS,
+            )
+        )
+        stance = [
+            {
+                "article_id": stable_id("article", title),
+                "claim_id": "nk-troops",
+                "model_id": "nli",
+                "model_revision": "",
+                "label": label,
+            }
+            for title, label in (("a1", "SUPPORT"), ("a2", "SUPPORT"), ("a3", "NEUTRAL"))
+        ]
         store.write_stance(pl.DataFrame(stance, schema=frames.STANCE), "run-1")
-        top = store.query("SELECT stance, rank, entity_name, articles FROM v_top_entities_by_stance "
-                          "WHERE claim_id = 'nk-troops' AND rank <= 2 ORDER BY stance, rank").rows()
-    assert top == [("NEUTRAL", 1, "Pyongyang", 1), ("NEUTRAL", 2, "Zelensky", 1),
-                   ("SUPPORT", 1, "Volodymyr Zelensky", 2), ("SUPPORT", 2, "Kyiv", 2)]  # 4 mentions, then 2 and by name
+        top = store.query(
+            "SELECT stance, rank, entity_name, articles FROM v_top_entities_by_stance "
+            "WHERE claim_id = 'nk-troops' AND rank <= 2 ORDER BY stance, rank"
+        ).rows()
+    assert top == [
+        ("NEUTRAL", 1, "Pyongyang", 1),
+        ("NEUTRAL", 2, "Zelensky", 1),
+        ("SUPPORT", 1, "Volodymyr Zelensky", 2),
+        ("SUPPORT", 2, "Kyiv", 2),
+    ]  # 4 mentions, then 2 and by name
 
 
 def test_merge_and_split_are_kept_across_reruns_and_apply_to_new_articles(db, monkeypatch):
@@ -166,8 +263,18 @@ def test_merge_and_split_are_kept_across_reruns_and_apply_to_new_articles(db, mo
         code, out = cli("merge", "Volodymyr Zelensky", "PER:zelensky", "--db", str(db), "--note", "bare surname = him")
     assert code == 0, out
     assert entity_of(db)["a3:Zelensky"] == "Volodymyr Zelensky"
-    code, out = cli("split", "Volodymyr Zelensky", "--surface", "Selenskyj", "--article", stable_id("article", "a2"),
-                    "--new", "Selenskyj (unclear)", "--db", str(db))
+    code, out = cli(
+        "split",
+        "Volodymyr Zelensky",
+        "--surface",
+        "Selenskyj",
+        "--article",
+        stable_id("article", "a2"),
+        "--new",
+        "Selenskyj (unclear)",
+        "--db",
+        str(db),
+    )
     assert code == 0 and "published" in out, out  # validated for real: merged and analyst entities included
     skip_validation(monkeypatch)
     after = entity_of(db)
@@ -185,9 +292,9 @@ def test_merge_and_split_are_kept_across_reruns_and_apply_to_new_articles(db, mo
     assert after["a4:Zelensky"] == after["a3:Zelensky"] == "Volodymyr Zelensky"
     assert read(db, ZELENSKY_WITH_NORTH_KOREAN_TROOPS).rows()[-1] == (date(2025, 3, 3), "paper-en", 1)
     assert after["a2:Selenskyj"] == "Selenskyj (unclear)"
-    assert read(db, "SELECT merged_into FROM entities WHERE entity_key = 'PER:zelensky'")["merged_into"][0] == entity_id(
-        "alias:volodymyr-zelensky"
-    )
+    assert read(db, "SELECT merged_into FROM entities WHERE entity_key = 'PER:zelensky'")["merged_into"][
+        0
+    ] == entity_id("alias:volodymyr-zelensky")
 
     code, out = cli("overrides", "--db", str(db))
     assert code == 0 and "merge" in out and "split" in out and "bare surname = him" in out

@@ -12,19 +12,33 @@ def write(tmp_path, text, name="claims.yaml"):
 
 
 def test_loads_claims_with_defaults(tmp_path):
-    df = load_claims(write(tmp_path, "claims:\n  - id: dam-approved\n    text: ' The dam was approved. '\n    language: en\n"))
+    df = load_claims(
+        write(tmp_path, "claims:\n  - id: dam-approved\n    text: ' The dam was approved. '\n    language: en\n")
+    )
     assert df.to_dicts() == [
-        {"claim_id": "dam-approved", "text": "The dam was approved.", "language": "en", "enabled": True, "translations": None}
+        {
+            "claim_id": "dam-approved",
+            "text": "The dam was approved.",
+            "language": "en",
+            "enabled": True,
+            "translations": None,
+        }
     ]
 
 
 def test_yaml_translations_are_kept_as_json_and_read_back_per_language(tmp_path):
-    df = load_claims(write(tmp_path, (
-        "claims:\n  - id: nk-troops\n    text: North Korea has sent troops to Russia.\n    language: en\n"
-        "    translations:\n      it: La Corea del Nord ha inviato truppe in Russia.\n      fr: ' La Corée du Nord a envoyé des troupes en Russie. '\n"
-    )))
+    df = load_claims(
+        write(
+            tmp_path,
+            (
+                "claims:\n  - id: nk-troops\n    text: North Korea has sent troops to Russia.\n    language: en\n"
+                "    translations:\n      it: La Corea del Nord ha inviato truppe in Russia.\n      fr: ' La Corée du Nord a envoyé des troupes en Russie. '\n"
+            ),
+        )
+    )
     assert json.loads(df["translations"][0]) == {
-        "fr": "La Corée du Nord a envoyé des troupes en Russie.", "it": "La Corea del Nord ha inviato truppe in Russia."
+        "fr": "La Corée du Nord a envoyé des troupes en Russie.",
+        "it": "La Corea del Nord ha inviato truppe in Russia.",
     }
     assert claim_texts(df)["nk-troops"] == {
         "en": "North Korea has sent troops to Russia.",
@@ -34,11 +48,17 @@ def test_yaml_translations_are_kept_as_json_and_read_back_per_language(tmp_path)
 
 
 def test_csv_with_enabled_and_translation_columns(tmp_path):
-    df = load_claims(write(tmp_path, (
-        "id,text,language,enabled,text_it,text_de\n"
-        "nk-troops,North Korea has sent troops to Russia.,en,,La Corea del Nord ha inviato truppe in Russia.,\n"
-        'old,"An old claim, disabled.",en,false,,\n'
-    ), "claims.csv"))
+    df = load_claims(
+        write(
+            tmp_path,
+            (
+                "id,text,language,enabled,text_it,text_de\n"
+                "nk-troops,North Korea has sent troops to Russia.,en,,La Corea del Nord ha inviato truppe in Russia.,\n"
+                'old,"An old claim, disabled.",en,false,,\n'
+            ),
+            "claims.csv",
+        )
+    )
     assert df.select("claim_id", "enabled", "translations").rows() == [
         ("nk-troops", True, json.dumps({"it": "La Corea del Nord ha inviato truppe in Russia."})),
         ("old", False, None),
@@ -53,7 +73,11 @@ def test_csv_with_enabled_and_translation_columns(tmp_path):
         ("c.yaml", "claims:\n  - id: a\n    text: abc\n    language: english\n", "malformed"),
         ("c.yaml", "nothing: here\n", "malformed"),
         ("c.yaml", "claims:\n  - {id: a, text: abc, language: en, translations: {italian: testo}}\n", "malformed"),
-        ("c.yaml", "claims:\n  - {id: a, text: abc, language: en}\n  - {id: a, text: abd, language: it}\n", "repeated claim ids: a"),
+        (
+            "c.yaml",
+            "claims:\n  - {id: a, text: abc, language: en}\n  - {id: a, text: abd, language: it}\n",
+            "repeated claim ids: a",
+        ),
         ("c.csv", "id,text\na,abc\n", "header lacks language"),
         ("c.csv", "id,text,language,enabled\na,abc,en,maybe\n", "malformed"),
     ],

@@ -2,7 +2,14 @@ import json
 
 import pytest
 
-from tasks.inputs.sources import Source, SourcesFileError, load_sources_file, parse_options, sources_frame, sources_from_frame
+from tasks.inputs.sources import (
+    Source,
+    SourcesFileError,
+    load_sources_file,
+    parse_options,
+    sources_frame,
+    sources_from_frame,
+)
 
 
 def write(tmp_path, text):
@@ -12,7 +19,9 @@ def write(tmp_path, text):
 
 
 def test_yaml_file_round_trips_through_the_registry_frame(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 sources:
   - id: ansa-politica
     kind: rss
@@ -23,7 +32,8 @@ sources:
     kind: folder
     url: /data/archive
     enabled: false
-""")
+""",
+    )
     sources = load_sources_file(path)
     assert [(s.source_id, s.kind, s.language_hint, s.enabled) for s in sources] == [
         ("ansa-politica", "rss", "it", True),
@@ -57,8 +67,13 @@ def test_invalid_entries_are_reported_with_their_position(tmp_path, entry, probl
 
 def test_duplicate_ids_and_wrong_shapes(tmp_path):
     with pytest.raises(SourcesFileError, match="duplicate id 'a'"):
-        load_sources_file(write(tmp_path, "sources:\n  - {id: a, kind: sitemap, url: 'https://x.com/s.xml'}\n"
-                                          "  - {id: a, kind: rss, url: 'https://x.com/f'}\n"))
+        load_sources_file(
+            write(
+                tmp_path,
+                "sources:\n  - {id: a, kind: sitemap, url: 'https://x.com/s.xml'}\n"
+                "  - {id: a, kind: rss, url: 'https://x.com/f'}\n",
+            )
+        )
     with pytest.raises(SourcesFileError, match="'sources' list"):
         load_sources_file(write(tmp_path, "- just a list\n"))
     with pytest.raises(SourcesFileError):
@@ -67,7 +82,9 @@ def test_duplicate_ids_and_wrong_shapes(tmp_path):
 
 def test_parse_options():
     assert parse_options(["max_items=50", "max_age_days=2.5", "url_pattern=/news/"]) == {
-        "max_items": 50, "max_age_days": 2.5, "url_pattern": "/news/"
+        "max_items": 50,
+        "max_age_days": 2.5,
+        "url_pattern": "/news/",
     }
     with pytest.raises(ValueError):
         parse_options(["max_items"])

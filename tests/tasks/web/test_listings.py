@@ -67,8 +67,13 @@ def test_json_feed():
         "title": "Nachrichten",
         "language": "de-DE",
         "items": [
-            {"id": "1", "url": "https://news.example.com/de/1?fbclid=a", "title": "Eins",
-             "date_published": "2025-06-10T10:00:00+02:00", "date_modified": "2025-06-10T12:00:00+02:00"},
+            {
+                "id": "1",
+                "url": "https://news.example.com/de/1?fbclid=a",
+                "title": "Eins",
+                "date_published": "2025-06-10T10:00:00+02:00",
+                "date_modified": "2025-06-10T12:00:00+02:00",
+            },
             {"id": "https://news.example.com/de/2", "content_text": "id is the permalink"},
             {"id": "3", "content_text": "no URL at all"},
             "not an item",
@@ -107,7 +112,11 @@ def test_news_sitemap():
     listing = parse_sitemap(NEWS_SITEMAP, BASE)
     assert listing.language == "es" and listing.sitemaps == []
     a, b = listing.entries
-    assert (a.url, a.title, a.published) == ("https://news.example.com/es/a", "Titular", datetime(2025, 6, 10, 7, tzinfo=UTC))
+    assert (a.url, a.title, a.published) == (
+        "https://news.example.com/es/a",
+        "Titular",
+        datetime(2025, 6, 10, 7, tzinfo=UTC),
+    )
     assert (b.url, b.published, b.updated) == ("https://news.example.com/es/b", None, datetime(2025, 6, 9, tzinfo=UTC))
 
 
@@ -147,7 +156,9 @@ def test_sitemap_entities_are_not_resolved(tmp_path):
 
 
 def test_url_list():
-    entries, bad = parse_url_list("# morning list\nhttps://a.example.com/1?utm_medium=x\n\n  /relative\nnot a url\n", BASE)
+    entries, bad = parse_url_list(
+        "# morning list\nhttps://a.example.com/1?utm_medium=x\n\n  /relative\nnot a url\n", BASE
+    )
     assert [e.url for e in entries] == ["https://a.example.com/1", "https://news.example.com/relative"]
     assert bad == ["not a url"]
     assert parse_url_list("relative/only")[1] == ["relative/only"]

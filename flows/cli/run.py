@@ -1,0 +1,92 @@
+"""`stancewire run`: one pipeline run from the command line, its parameters built as the flow builds them."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flows.cli.options import DbOption, fail
+from stancewire.config import ModelSpec, build_params
+
+
+def model_override(model: str | None, revision: str | None, section: str) -> dict[str, Any]:
+    """{section: spec} when a model or revision was given; a revision alone pins the configured model."""
+    if not (model or revision):
+        return {}
+    configured = getattr(build_params().models, section)
+    return {section: ModelSpec(id=model or configured.id, revision=revision).model_dump()}
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """The options the user gave (typer's None means not given)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def run(
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="File, directory or URL; repeatable (default: the demo corpus)"),
+    ] = None,
+    claims: Annotated[str | None, typer.Option(help="Claims YAML (default: the demo claims)")] = None,
+    no_claims: Annotated[bool, typer.Option("--no-claims", help="Keep the stored claims, load none")] = False,
+    db: DbOption = None,
+    ner_model: Annotated[str | None, typer.Option(help="NER model: hub id or local directory")] = None,
+    ner_revision: Annotated[str | None, typer.Option(help="NER model revision (branch, tag, commit)")] = None,
+    nli_model: Annotated[str | None, typer.Option(help="NLI model: hub id or local directory")] = None,
+    nli_revision: Annotated[str | None, typer.Option(help="NLI model revision")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
+    token_budget: Annotated[
+        int | None, typer.Option(help="Padded tokens per model forward pass (default 1024 CPU, 8192 GPU)")
+    ] = None,
+    int8: Annotated[
+        bool | None,
+        typer.Option("--int8/--no-int8", help="CPU only: int8-quantised models (faster, slightly less accurate)"),
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Articles per NER/stance task run")] = None,
+    dask_workers: Annotated[
+        int | None, typer.Option(min=1, help="Run NER and stance on a local Dask cluster of this many worker processes")
+    ] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(help="Run NER and stance on the Dask cluster at this scheduler address (tcp://host:8786)"),
+    ] = None,
+    require_models: Annotated[bool, typer.Option(help="Fail when a model cannot be loaded")] = False,
+    allow_private_hosts: Annotated[bool, typer.Option(help="Allow fetching from loopback/private addresses")] = False,
+    aliases: Annotated[
+        list[str] | None, typer.Option("--aliases", help="Alias list (YAML/CSV) extending the built-in one; repeatable")
+    ] = None,
+    export_dir: Annotated[
+        Path | None, typer.Option(help="Also write the published tables as Parquet here (see `stancewire export`)")
+    ] = None,
+) -> None:
+    """Run the pipeline once and print its summary."""
+    from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
+    from stancewire.lake import ExportError
+    from stancewire.schema import StoreError
+    from tasks.inputs.aliases import AliasFileError
+    from tasks.inputs.claims import ClaimsFileError
+
+    dask = given(address=dask_address, workers=dask_workers) or None
+    params = build_params(
+        overrides={
+            "fetch": given(sources=source or None, allow_private_hosts=allow_private_hosts),
+            "inputs": given(alias_files=aliases or None)
+            | ({"claims_file": None} if no_claims else given(claims_file=claims)),
+            "models": given(
+                device=device,
+                token_budget=token_budget,
+                quantize_int8=int8,
+                batch_size=batch_size,
+                dask=dask,
+                require_models=require_models,
+            )
+            | model_override(ner_model, ner_revision, "ner")
+            | model_override(nli_model, nli_revision, "nli"),
+            "store": given(db_path=str(db) if db else None, export_dir=str(export_dir) if export_dir else None),
+        }
+    )
+    try:
+        result = stancewire_pipeline(params=params)
+    except (ValidationFailed, ModelsMissing, ClaimsFileError, AliasFileError, StoreError, ExportError) as exc:
+        fail(f"\nrun failed: {exc}")
+    typer.echo(result.summary_md)

@@ -1,0 +1,163 @@
+"""Each stage of the DAG against the store: read what is pending, run the stage's Prefect task over it batch by
+batch, save each batch's typed result in one transaction, and report rows in and out.
+
+Work is incremental: each stage asks the store what is still pending (new documents, articles without mentions
+from this NER model revision, mentions not linked by the current rules and alias list, (article, claim) pairs
+without a score from this NLI revision), so a rerun with nothing new loads no model and writes nothing.
+"""
+
+import polars as pl
+from prefect.task_runners import TaskRunner
+
+from flows.batches import chunks, run_batches, split
+from flows.link_mentions import link_pending
+from flows.pipeline_run import StageOutcome
+from models.loading import ModelUnavailable, resolve
+from models.ner import SETTING as NER_SETTING
+from models.nli import SETTING as NLI_SETTING
+from models.resident import ResidentModel
+from stancewire.config import AnalystFiles, FetchOptions, ModelOptions
+from stancewire.store import Store
+from tasks.clean import build_language_detector, clean_task, source_keys
+from tasks.crawl import crawl_task
+from tasks.fetch import fetch_task
+from tasks.inputs.aliases import load_aliases
+from tasks.inputs.claims import load_claims
+from tasks.inputs.sources import load_sources_file, sources_frame, sources_from_frame
+from tasks.ner import ner_task
+from tasks.quantities import EXTRACTOR_VERSION, quantities_task
+from tasks.stance import stance_task, unscorable
+from tasks.text.dedup import DuplicateIndex
+from tasks.web.fetcher import PoliteFetcher
+
+
+def claims(store: Store, run_id: str, inputs: AnalystFiles) -> StageOutcome:
+    loaded = load_claims(inputs.claims_file)
+    store.write_claims(loaded)
+    return StageOutcome(loaded.height, loaded.height)
+
+
+def fetch(store: Store, run_id: str, options: FetchOptions, fetcher: PoliteFetcher | None = None) -> StageOutcome:
+    """The given sources, then the registry's enabled ones, through one polite fetcher (made from `options` unless
+    one is given)."""
+    fetcher = fetcher or PoliteFetcher(
+        user_agent=options.user_agent,
+        host_delay_s=options.host_delay_s,
+        host_concurrency=options.host_concurrency,
+        respect_robots=options.respect_robots,
+        allow_private_hosts=options.allow_private_hosts,
+    )
+    with fetcher:
+        fetched = fetch_task(options.sources, fetcher, allow_files=options.allow_file_sources)
+        store.save(fetched, run_id)
+        outcome = StageOutcome(len(options.sources), fetched.documents.height)
+        if not options.use_registered_sources:
+            return outcome
+        if options.sources_file:
+            store.write_sources(sources_frame(load_sources_file(options.sources_file)))
+        registered = sources_from_frame(store.sources(enabled_only=True))
+        if registered:
+            crawled = crawl_task(registered, store.fetch_state(), fetcher, allow_files=options.allow_file_sources)
+            store.save(crawled, run_id)
+            outcome.rows_in += len(registered)
+            outcome.rows_out += crawled.documents.height
+    return outcome
+
+
+def clean(store: Store, run_id: str, batch_size: int) -> StageOutcome:
+    pending = store.pending_documents()
+    outcome = StageOutcome(pending.height)
+    if pending.is_empty():
+        return outcome
+    detector = build_language_detector()
+    known = DuplicateIndex(store.article_fingerprints())
+    for chunk in pending.iter_slices(batch_size):
+        cleaned = clean_task(chunk, detector, known, store.source_line_counts(source_keys(chunk)))
+        store.save(cleaned, run_id)
+        known.add_articles(cleaned.articles)
+        outcome.rows_out += cleaned.articles.height
+    return outcome
+
+
+def ner(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner) -> StageOutcome:
+    try:
+        model = resident_model("ner", options)
+    except ModelUnavailable as exc:
+        return StageOutcome(skipped=str(exc))
+    articles, sentences = store.pending_ner(model.model_id, model.revision)
+    article_ids = articles["article_id"].to_list()
+    outcome = StageOutcome(len(article_ids))
+    batches = split(article_ids, options.batch_size, runner) if article_ids else []
+    inputs = (
+        {"sentences": sentences.filter(pl.col("article_id").is_in(b)), "article_ids": b, "model": model}
+        for b in batches
+    )
+    try:
+        for found in run_batches(runner, ner_task, inputs):
+            store.save(found, run_id)
+            outcome.rows_out += found.mentions.height
+    except ModelUnavailable as exc:  # resolved but does not load: the batches landed so far stay
+        outcome.skipped = str(exc)
+    return outcome
+
+
+def link(store: Store, run_id: str, inputs: AnalystFiles) -> StageOutcome:
+    """Link new mentions to canonical entities and re-apply the analysts' merges and splits."""
+    counts = link_pending(store, run_id, load_aliases(inputs.alias_files))
+    return StageOutcome(counts.mentions, counts.mentions + counts.relinked)
+
+
+def quantities(store: Store, run_id: str, batch_size: int) -> StageOutcome:
+    """Read quantities from articles not read yet, or whose mentions changed since."""
+    languages, sentences, mentions = store.pending_quantities(EXTRACTOR_VERSION)
+    article_ids = languages["article_id"].to_list()
+    outcome = StageOutcome(len(article_ids))
+    for batch in chunks(article_ids, batch_size):
+        in_batch = pl.col("article_id").is_in(batch)
+        found = quantities_task(sentences.filter(in_batch), languages.filter(in_batch), mentions.filter(in_batch))
+        store.save(found, run_id)
+        outcome.rows_out += found.quantities.height
+    return outcome
+
+
+def stance(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner) -> StageOutcome:
+    try:
+        model = resident_model("nli", options)
+    except ModelUnavailable as exc:
+        return StageOutcome(skipped=str(exc))
+    pairs, sentences = store.pending_stance(model.model_id, model.revision)
+    outcome = StageOutcome(pairs.height)
+    if pairs.is_empty():
+        return outcome
+    store.write_quarantine(unscorable(pairs, sentences), run_id)
+    enabled = store.claims(enabled_only=True)
+    article_ids = pairs["article_id"].unique(maintain_order=True).to_list()
+    languages, mentions = store.article_languages(article_ids), store.latest_mentions(article_ids)
+    inputs = (
+        {
+            "pairs": pairs.filter(in_batch),
+            "sentences": sentences.filter(in_batch),
+            "claims": enabled,
+            "model": model,
+            "languages": languages.filter(in_batch),
+            "entities": mentions.filter(in_batch),
+        }
+        for in_batch in (pl.col("article_id").is_in(b) for b in split(article_ids, options.batch_size, runner))
+    )
+    try:
+        for scored in run_batches(runner, stance_task, inputs):
+            store.save(scored, run_id)
+            outcome.rows_out += scored.stance.height
+    except ModelUnavailable as exc:
+        outcome.skipped = str(exc)
+    return outcome
+
+
+def resident_model(kind: str, options: ModelOptions) -> ResidentModel:
+    """The handle the NER ("ner") or stance ("nli") batches carry, named by what the configured model resolves to now;
+    whichever process runs a batch loads the model once (models/resident.py). Raises ModelUnavailable."""
+    spec, setting = (options.ner, NER_SETTING) if kind == "ner" else (options.nli, NLI_SETTING)
+    resolved = resolve(spec, setting)
+    return ResidentModel(
+        kind, spec, resolved.model_id, resolved.revision, options.device, options.token_budget, options.quantize_int8
+    )

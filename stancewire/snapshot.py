@@ -1,0 +1,237 @@
+"""The store's files: the published snapshot analysts read and the working copy a run writes.
+
+The user-facing database file is a published snapshot the pipeline never opens for writing. A run writes to a
+working database `<db>.work` next to it, under an advisory run lock, and `publish()` atomically replaces the published
+file with a checkpointed copy, so readers never see a half-written run and never block one. A run whose data failed
+validation has its working copy set aside (`reject`), so the next run starts again from the last published snapshot.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from stancewire.faults import fault_point
+from stancewire.schema import StoreError, check_not_newer, schema_version
+
+
+class StoreBusy(StoreError):
+    """Another run holds the working database."""
+
+
+_open_here: set[Path] = set()  # working databases this process has open
+_open_here_lock = threading.Lock()
+
+
+def work_path(db_path: str | Path) -> Path:
+    return Path(f"{db_path}.work")
+
+
+def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying with backoff for up to wait_s while another process holds the file's lock."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            left = deadline - time.monotonic()
+            if "lock" not in str(exc).lower() or left <= 0:
+                raise
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 2.0)
+        else:
+            con.execute("SET TimeZone = 'UTC'")
+            return con
+
+
+def open_readonly(db_path: str | Path, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
+    """Open the published database for reading.
+
+    DuckDB shares one database instance per file within a process: close an old connection before opening again
+    to see a newer snapshot.
+    """
+    path = Path(db_path)
+    if not path.is_file():
+        raise StoreError(f"{path} does not exist: no run has been published there yet")
+    try:
+        con = _connect(path, read_only=True, wait_s=wait_s)
+    except duckdb.IOException as exc:
+        why = "is locked for writing by another process" if "lock" in str(exc).lower() else "cannot be opened"
+        raise StoreError(f"{path} {why}: {exc}") from exc
+    version = schema_version(con)
+    try:
+        if version == 0:
+            raise StoreError(f"{path} is not a stancewire database")
+        check_not_newer(version, path)
+    except StoreError:
+        con.close()
+        raise
+    return con
+
+
+@dataclass
+class WorkingCopy:
+    """The open working database of one run, and what becomes of it when the run ends."""
+
+    db_path: Path
+    con: duckdb.DuckDBPyConnection
+    rejected_to: Path | None = None
+
+    @property
+    def work_path(self) -> Path:
+        return work_path(self.db_path)
+
+    def reject(self, run_id: str) -> Path:
+        """Set the working database aside when the run ends (it holds data that failed validation), so the next
+        run starts again from the last published snapshot instead of failing on the same rows."""
+        self.rejected_to = self.db_path.with_name(f"{self.db_path.name}.rejected-{run_id}")
+        return self.rejected_to
+
+    def publish(self) -> Path:
+        """Atomically replace the published database with a snapshot of the working one.
+
+        The copy is taken after a checkpoint while this connection still holds the working database's lock, so no
+        other run can change it mid-copy; readers holding the old published file keep reading it.
+        """
+        self.con.execute("CHECKPOINT")
+        wal = Path(f"{self.work_path}.wal")
+        if wal.exists() and wal.stat().st_size:
+            raise StoreError(f"{wal} is not empty after a checkpoint: refusing to publish a partial copy")
+        tmp = Path(f"{self.db_path}.tmp-{os.getpid()}")
+        try:
+            with open(self.work_path, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+                dst.flush()
+                os.fsync(dst.fileno())
+            fault_point("publish")
+            os.replace(tmp, self.db_path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_dir(self.db_path.parent)
+        return self.db_path
+
+
+@contextmanager
+def open_working_copy(db_path: str | Path, wait_s: float = 0.0) -> Iterator[WorkingCopy]:
+    """Hold the run lock and open the working database of `db_path` (seeded from the published one when absent).
+
+    Raises StoreBusy when another process still holds it after `wait_s` seconds.
+    """
+    db = Path(db_path)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    work = work_path(db)
+    with _open_here_lock:  # DuckDB's file lock does not stop a second connection from the same process
+        if work.resolve() in _open_here:
+            raise StoreBusy(f"this process already has a run open on {work}")
+        _open_here.add(work.resolve())
+    try:
+        run_lock = _hold_run_lock(work, wait_s)
+        try:
+            if not work.exists() and db.exists():
+                _seed_work(db, work)
+            try:
+                con = _connect(work, read_only=False, wait_s=wait_s)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                raise StoreBusy(_busy_message(work, wait_s)) from exc
+            for stale in db.parent.glob(f"{db.name}.tmp-*"):  # from a publish killed midway; only we publish now
+                stale.unlink(missing_ok=True)
+            owner = _owner_file(work)
+            copy = WorkingCopy(db, con)
+            try:
+                owner.write_text(json.dumps({"pid": os.getpid(), "since": _now().isoformat(timespec="seconds")}))
+                yield copy
+            finally:
+                owner.unlink(missing_ok=True)
+                con.close()
+                if copy.rejected_to:
+                    _set_aside(work, copy.rejected_to)
+        finally:
+            run_lock.close()
+    finally:
+        with _open_here_lock:
+            _open_here.discard(work.resolve())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _owner_file(work: Path) -> Path:
+    return Path(f"{work}.owner")
+
+
+def _busy_message(work: Path, wait_s: float) -> str:
+    try:
+        owner = json.loads(_owner_file(work).read_text())
+    except (OSError, ValueError):
+        owner = {}
+    who = f"process {owner['pid']}" if owner.get("pid") else "another process"
+    return (
+        f"another run is in progress: {who} holds {work}"
+        + (f" since {owner['since']}" if owner.get("since") else "")
+        + f" (waited {wait_s:g} s). Try again when it has finished, or wait longer."
+    )
+
+
+def _hold_run_lock(work: Path, wait_s: float):
+    """An advisory lock held for a whole run, including closing and setting aside the working database
+    (DuckDB's own file lock ends at close). The kernel releases it if the process dies."""
+    handle = open(f"{work}.lock", "a")  # noqa: SIM115 - held until the run ends
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                handle.close()
+                raise StoreBusy(_busy_message(work, wait_s)) from None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 2.0)
+
+
+def _set_aside(work: Path, destination: Path) -> None:
+    os.replace(work, destination)
+    wal = Path(f"{work}.wal")
+    if wal.exists():
+        os.replace(wal, f"{destination}.wal")
+    fsync_dir(work.parent)
+
+
+def _seed_work(db: Path, work: Path) -> None:
+    """Start the working database from a copy of the published one, unless another process just created it."""
+    tmp = Path(f"{work}.tmp-{os.getpid()}")
+    shutil.copyfile(db, tmp)
+    try:
+        os.link(tmp, work)  # atomic: fails instead of replacing a working database another run created meanwhile
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in `directory` durable."""
+    if os.name == "posix":
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
