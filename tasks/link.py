@@ -21,8 +21,10 @@ every run (`apply_overrides`).
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -242,6 +244,78 @@ def _quarantine(bad: list[dict[str, Any]]) -> pl.DataFrame:
 
 
 # -- analyst overrides
+
+
+class EntityNotFound(LookupError):
+    """The reference names no entity, or several."""
+
+
+def pick_entity(ref: str, by_id_or_key: pl.DataFrame, live: pl.DataFrame) -> dict[str, Any]:
+    """The entity an analyst's `ref` names: its id, an id prefix or its key (`by_id_or_key`: the stored entities
+    matching those), else the one entity not merged away (`live`) whose name, failing that whose alias, has the
+    same name key. Raises EntityNotFound when none or several match."""
+    if by_id_or_key.height == 1:
+        return by_id_or_key.row(0, named=True)
+    if by_id_or_key.height > 1:
+        raise EntityNotFound(f"{ref!r} is the start of several entity ids: {_listing(by_id_or_key)}")
+    key = name_key(ref)
+    named = live.filter(pl.col("name").map_elements(name_key, return_dtype=pl.String) == key) if key else live.clear()
+    if named.is_empty() and key:
+        named = live.filter(
+            pl.col("aliases").list.eval(pl.element().map_elements(name_key, return_dtype=pl.String)).list.contains(key)
+        )
+    if named.height == 1:
+        return named.row(0, named=True)
+    if named.is_empty():
+        raise EntityNotFound(f"no entity is named {ref!r}: try `stancewire entities list --search {ref!r}`")
+    raise EntityNotFound(f"{ref!r} names several entities, give an id: {_listing(named)}")
+
+
+def _listing(frame: pl.DataFrame) -> str:
+    return "; ".join(f"{r['entity_id'][:10]} {r['name']} ({r['entity_key']})" for r in frame.iter_rows(named=True))
+
+
+def analyst_entity(name: str, entity_type: str) -> pl.DataFrame:
+    """A new canonical entity an analyst names (ENTITIES, one row); ValueError when the name has no letter or digit."""
+    if not name_key(name):
+        raise ValueError(f"{name!r} holds no letter or digit")
+    key = f"analyst:{entity_type.upper()}:{name_key(name)}"
+    row = {
+        "entity_id": entity_id(key),
+        "entity_key": key,
+        "type": entity_type.upper(),
+        "name": name.strip(),
+        "declared_aliases": [],
+        "stands_for": None,
+        "origin": "analyst",
+    }
+    return pl.DataFrame([row], schema=ENTITIES)
+
+
+def override_row(
+    action: str,
+    entity_id: str,
+    target_id: str,
+    note: str | None,
+    *,
+    name_key: str | None = None,
+    article_id: str | None = None,
+    mention_id: str | None = None,
+) -> pl.DataFrame:
+    """One analyst override (ENTITY_OVERRIDES): merge `entity_id` into `target_id`, or split the mentions the
+    selectors pick off `entity_id` into `target_id`."""
+    row = {
+        "override_id": uuid.uuid4().hex,
+        "action": action,
+        "entity_id": entity_id,
+        "target_id": target_id,
+        "name_key": name_key,
+        "article_id": article_id,
+        "mention_id": mention_id,
+        "note": note,
+        "created_at": datetime.now(UTC),
+    }
+    return pl.DataFrame([row], schema=ENTITY_OVERRIDES)
 
 
 def merge_targets(overrides: pl.DataFrame) -> dict[str, str]:

@@ -14,6 +14,7 @@ import typer
 from flows.cli.options import DbOption, db_path, fail
 from flows.cli.run import model_override
 from stancewire.config import build_params
+from stancewire.published import claim_list, reader
 
 claims_app = typer.Typer(help="Claims: add, import, list, disable, score.", no_args_is_help=True)
 
@@ -120,22 +121,11 @@ def list_(
     from stancewire.schema import StoreError
     from stancewire.snapshot import open_readonly
 
-    where = "" if all_ else "WHERE c.enabled"
-    sql = f"""
-        SELECT c.claim_id, c.language, c.enabled, c.text,
-               count(*) FILTER (WHERE s.label = 'SUPPORT') AS support,
-               count(*) FILTER (WHERE s.label = 'REFUTE') AS refute,
-               count(*) FILTER (WHERE s.label = 'NEUTRAL') AS neutral,
-               count(*) FILTER (WHERE s.label = 'UNRELATED') AS unrelated
-        FROM claims c LEFT JOIN v_latest_stance s USING (claim_id) {where}
-        GROUP BY ALL ORDER BY c.claim_id
-    """
     try:
         with open_readonly(db_path(db)) as con:
-            frame = con.sql(sql).pl()
+            frame = claim_list(reader(con), include_disabled=all_)
     except StoreError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=70, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
         typer.echo(frame)
 
