@@ -6,7 +6,11 @@ from this NER model revision, mentions not linked by the current rules and alias
 without a score from this NLI revision), so a rerun with nothing new loads no model and writes nothing.
 """
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import polars as pl
+from prefect import Task
 from prefect.task_runners import TaskRunner
 
 from flows.batches import chunks, run_batches, split
@@ -92,13 +96,7 @@ def ner(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner) ->
         {"sentences": sentences.filter(pl.col("article_id").is_in(b)), "article_ids": b, "model": model}
         for b in batches
     )
-    try:
-        for found in run_batches(runner, ner_task, inputs):
-            store.save(found, run_id)
-            outcome.rows_out += found.mentions.height
-    except ModelUnavailable as exc:  # resolved but does not load: the batches landed so far stay
-        outcome.skipped = str(exc)
-    return outcome
+    return _save_batches(store, run_id, runner, ner_task, inputs, outcome, lambda found: found.mentions.height)
 
 
 def link(store: Store, run_id: str, inputs: AnalystFiles) -> StageOutcome:
@@ -144,10 +142,25 @@ def stance(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner)
         }
         for in_batch in (pl.col("article_id").is_in(b) for b in split(article_ids, options.batch_size, runner))
     )
+    return _save_batches(store, run_id, runner, stance_task, inputs, outcome, lambda scored: scored.stance.height)
+
+
+def _save_batches(
+    store: Store,
+    run_id: str,
+    runner: TaskRunner,
+    task: Task,
+    inputs: Iterable[dict[str, Any]],
+    outcome: StageOutcome,
+    rows: Callable[[Any], int],
+) -> StageOutcome:
+    """Save each model batch's result as it comes back. A model that resolved but does not load (broken weights, a
+    head of the wrong kind, another revision on a worker) skips the rest of the stage with the reason, as an
+    unresolvable one does; the batches landed so far stay."""
     try:
-        for scored in run_batches(runner, stance_task, inputs):
-            store.save(scored, run_id)
-            outcome.rows_out += scored.stance.height
+        for result in run_batches(runner, task, inputs):
+            store.save(result, run_id)
+            outcome.rows_out += rows(result)
     except ModelUnavailable as exc:
         outcome.skipped = str(exc)
     return outcome
