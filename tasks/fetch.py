@@ -139,8 +139,16 @@ def _fetch_path(batch: "_Batch", source: str, path: Path, max_bytes: int) -> Non
         return
     if not files:
         batch.reject(source, str(path), "empty_directory", "the directory holds no files")
+    root = path.resolve()
     for file in files:
-        _read_file(batch, source, file, max_bytes)
+        try:
+            if path.is_dir() and not file.resolve().is_relative_to(root):
+                # A link inside a folder may point anywhere (another tree, /proc/self/environ): read only the folder.
+                batch.reject(source, str(file), "link_outside_source", "a symbolic link to outside the source folder")
+                continue
+            _read_file(batch, source, file, max_bytes)
+        except Exception as exc:  # one pathological file must not cost the rest of the folder
+            batch.reject(source, str(file), "unreadable", f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
 def _is_hidden(relative: Path) -> bool:
@@ -168,6 +176,12 @@ def _read_file(batch: "_Batch", source: str, path: Path, max_bytes: int) -> None
     batch.add_payload(source, uri, kind, body)
 
 
+def _json_error(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)[:200]
+
+
 @dataclass
 class _Batch:
     now: datetime | None
@@ -185,8 +199,8 @@ class _Batch:
                 canonical = json.dumps(
                     record, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
                 )
-            except ValueError as exc:
-                self.reject(source, record_uri, "invalid_record", f"not serialisable as JSON: {exc}")
+            except (ValueError, RecursionError) as exc:
+                self.reject(source, record_uri, "invalid_record", f"not serialisable as JSON: {str(exc)[:200]}")
                 continue
             self.add_document(source, record_uri, JSON, canonical.encode("utf-8"))
 
@@ -199,8 +213,8 @@ class _Batch:
         if kind == JSON:
             try:
                 parsed = json.loads(text)
-            except json.JSONDecodeError as exc:
-                self.reject(source, uri, "invalid_json", str(exc))
+            except (ValueError, RecursionError) as exc:  # also nesting too deep, numbers too long
+                self.reject(source, uri, "invalid_json", _json_error(exc))
                 return
             entries = list(enumerate(parsed if isinstance(parsed, list) else [parsed]))
         else:
@@ -210,8 +224,8 @@ class _Batch:
                     continue
                 try:
                     entries.append((n, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    self.reject(source, f"{uri}#{n}", "invalid_json", f"line {n + 1}: {exc}")
+                except (ValueError, RecursionError) as exc:
+                    self.reject(source, f"{uri}#{n}", "invalid_json", f"line {n + 1}: {_json_error(exc)}")
         if not entries and (kind == JSON or not text.strip()):
             self.reject(source, uri, "no_records", "the file holds no records")
         for n, record in entries:

@@ -262,3 +262,37 @@ def test_task_wrapper_passes_options_and_logs_counts(monkeypatch, caplog, tmp_pa
         result = tasks.fetch.fetch_task.fn([str(tmp_path)], PoliteFetcher(), allow_files=False, now=NOW)
     assert set(result.quarantine["reason"]) == {"files_not_allowed"}
     assert "fetched 0 documents from 1 sources, 1 quarantined" in caplog.text
+
+
+def test_pathological_json_is_quarantined_and_the_rest_of_the_folder_kept(tmp_path):
+    (tmp_path / "a_deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "b_long_number.json").write_text('{"text": "x", "n": ' + "9" * 5_000 + "}")
+    (tmp_path / "c_good.txt").write_text("Una notizia vera.")
+    lines = ['{"text": "riga buona"}', "[" * 100_000, '{"n": ' + "1" * 5_000 + "}", '{"text": "altra riga buona"}']
+    (tmp_path / "d_mixed.jsonl").write_text("\n".join(lines) + "\n")
+    result = fetch([tmp_path])
+    assert sorted(Path(u).name for u in result.documents["uri"]) == ["c_good.txt", "d_mixed.jsonl#0", "d_mixed.jsonl#3"]
+    assert {Path(u).name: r for u, r in zip(result.quarantine["uri"], result.quarantine["reason"], strict=True)} == {
+        "a_deep.json": "invalid_json",
+        "b_long_number.json": "invalid_json",
+        "d_mixed.jsonl#1": "invalid_json",
+        "d_mixed.jsonl#2": "invalid_json",
+    }
+
+
+def test_links_out_of_a_source_folder_are_not_followed(tmp_path):
+    folder, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text("not for the pipeline")
+    (folder / "article.txt").write_text("Una notizia.")
+    (folder / "inside.txt").symlink_to(folder / "article.txt")
+    (folder / "outside.txt").symlink_to(elsewhere / "secret.txt")
+    (folder / "environ.txt").symlink_to("/proc/self/environ")
+    result = fetch([folder])
+    assert sorted(Path(u).name for u in result.documents["uri"]) == ["article.txt"]  # the inside link: same content
+    assert dict(zip(result.quarantine["uri"], result.quarantine["reason"], strict=True)) == {
+        str(folder / "environ.txt"): "link_outside_source",
+        str(folder / "outside.txt"): "link_outside_source",
+    }
+    assert b"not for the pipeline" not in b"".join(result.documents["payload"])
