@@ -38,13 +38,21 @@ def work_path(db_path: str | Path) -> Path:
     return Path(f"{db_path}.work")
 
 
-def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
-    """Connect, retrying with backoff for up to wait_s while another process holds the file's lock."""
+# What an analyst's query may not do on the published file: touch any other file (COPY TO, EXPORT DATABASE, ATTACH,
+# read_text, glob, read_csv), install or load extensions, or change these settings back.
+SANDBOX = {"enable_external_access": False, "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def _connect(
+    path: Path, read_only: bool, wait_s: float, config: dict[str, object] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying with backoff for up to wait_s while another process holds the file's lock; with `config`,
+    the settings are locked once the session time zone is set."""
     deadline = time.monotonic() + wait_s
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config=config or {})
         except duckdb.IOException as exc:
             left = deadline - time.monotonic()
             if "lock" not in str(exc).lower() or left <= 0:
@@ -53,11 +61,14 @@ def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConne
             delay = min(delay * 2, 2.0)
         else:
             con.execute("SET TimeZone = 'UTC'")
+            if config:
+                con.execute("SET lock_configuration = true")
             return con
 
 
-def open_readonly(db_path: str | Path, wait_s: float = 10.0) -> duckdb.DuckDBPyConnection:
-    """Open the published database for reading.
+def open_readonly(db_path: str | Path, wait_s: float = 10.0, *, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the published database for reading; `sandboxed` (for SQL an analyst types) also blinds the connection to
+    every other file and to extensions (SANDBOX).
 
     DuckDB shares one database instance per file within a process: close an old connection before opening again
     to see a newer snapshot.
@@ -66,7 +77,7 @@ def open_readonly(db_path: str | Path, wait_s: float = 10.0) -> duckdb.DuckDBPyC
     if not path.is_file():
         raise StoreError(f"{path} does not exist: no run has been published there yet")
     try:
-        con = _connect(path, read_only=True, wait_s=wait_s)
+        con = _connect(path, read_only=True, wait_s=wait_s, config=SANDBOX if sandboxed else None)
     except duckdb.IOException as exc:
         why = "is locked for writing by another process" if "lock" in str(exc).lower() else "cannot be opened"
         raise StoreError(f"{path} {why}: {exc}") from exc

@@ -491,3 +491,38 @@ def test_second_writer_gets_store_busy(db):
         assert store.work_path.exists()
         with pytest.raises(StoreBusy, match="this process already"), Store.open_run(db):
             pass
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY (SELECT 1) TO '{out}/copy.csv'",
+        "EXPORT DATABASE '{out}/export'",
+        "ATTACH '{db}.work' AS w (READ_WRITE)",
+        "ATTACH '{out}/new.duckdb' AS n",
+        "SELECT * FROM read_text('{secret}')",
+        "SELECT * FROM read_csv('{secret}')",
+        "SELECT * FROM glob('{out}/*')",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "CREATE TABLE t AS SELECT 1",
+    ],
+)
+def test_an_analysts_query_is_read_only_and_blind_to_other_files(tmp_path, sql):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    db, out, secret = tmp_path / "q.duckdb", tmp_path / "out", tmp_path / "secret.txt"
+    out.mkdir()
+    secret.write_text("a,b\nsecret,1\n")
+    with Store.open_run(db) as store:
+        store.write_documents(make_documents(), "run-1")
+        store.publish()
+    allowed = CliRunner().invoke(app, ["query", "--db", str(db), "SELECT count(*) AS n FROM documents"])
+    assert allowed.exit_code == 0 and "2" in allowed.output
+    refused = CliRunner().invoke(app, ["query", "--db", str(db), sql.format(db=db, out=out, secret=secret)])
+    assert refused.exit_code == 1 and "query failed" in refused.output
+    assert "secret" not in refused.output.replace(str(secret), "")
+    assert sorted(p.name for p in out.iterdir()) == []

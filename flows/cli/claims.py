@@ -122,7 +122,7 @@ def list_(
     from stancewire.snapshot import open_readonly
 
     try:
-        with open_readonly(db_path(db)) as con:
+        with open_readonly(db_path(db), sandboxed=True) as con:
             frame = claim_list(reader(con), include_disabled=all_)
     except StoreError as exc:
         fail(str(exc))

@@ -45,7 +45,7 @@ def _read(db: Path | None) -> Any:
     from stancewire.snapshot import open_readonly
 
     try:
-        return open_readonly(db_path(db))
+        return open_readonly(db_path(db), sandboxed=True)
     except StoreError as exc:
         fail(str(exc))
 

@@ -21,7 +21,7 @@ def query(
     from stancewire.snapshot import open_readonly
 
     try:
-        with open_readonly(db_path(db)) as con:
+        with open_readonly(db_path(db), sandboxed=True) as con:
             frame = con.sql(sql).pl()
     except (duckdb.Error, StoreError) as exc:
         fail(f"query failed: {exc}")
