@@ -35,6 +35,16 @@ from tasks.text.dedup import DuplicateIndex
 from tasks.web.fetcher import PoliteFetcher
 
 
+class SourcesUnreadable(RuntimeError):
+    """Sources were given and none of them could be read (a mistyped path, a dead URL)."""
+
+
+def _unread(quarantine: pl.DataFrame) -> str:
+    reasons = quarantine.group_by("source", maintain_order=True).agg(pl.col("reason").unique(maintain_order=True))
+    listed = "; ".join(f"{source} ({', '.join(why)})" for source, why in reasons.iter_rows())
+    return f"none of the given sources could be read: {listed or 'no source yielded a document'}"
+
+
 def claims(store: Store, run_id: str, inputs: AnalystFiles) -> StageOutcome:
     loaded = load_claims(inputs.claims_file)
     store.write_claims(loaded)
@@ -54,6 +64,8 @@ def fetch(store: Store, run_id: str, options: FetchOptions, fetcher: PoliteFetch
     with fetcher:
         fetched = fetch_task(options.sources, fetcher, allow_files=options.allow_file_sources)
         store.save(fetched, run_id)
+        if options.sources and fetched.documents.is_empty():
+            raise SourcesUnreadable(_unread(fetched.quarantine))
         outcome = StageOutcome(len(options.sources), fetched.documents.height)
         if not options.use_registered_sources:
             return outcome

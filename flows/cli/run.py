@@ -61,6 +61,7 @@ def run(
 ) -> None:
     """Run the pipeline once and print its summary."""
     from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
+    from flows.stages import SourcesUnreadable
     from stancewire.lake import ExportError
     from stancewire.schema import StoreError
     from tasks.inputs.aliases import AliasFileError
@@ -87,6 +88,14 @@ def run(
     )
     try:
         result = stancewire_pipeline(params=params)
-    except (ValidationFailed, ModelsMissing, ClaimsFileError, AliasFileError, StoreError, ExportError) as exc:
+    except (
+        ValidationFailed,
+        ModelsMissing,
+        SourcesUnreadable,
+        ClaimsFileError,
+        AliasFileError,
+        StoreError,
+        ExportError,
+    ) as exc:
         fail(f"\nrun failed: {exc}")
     typer.echo(result.summary_md)

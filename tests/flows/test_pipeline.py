@@ -126,3 +126,18 @@ def test_shared_seeds_through_the_flow(tmp_path, tiny_models, seeds_dir):
     arts = read(db, "SELECT language, length(text) n FROM articles")
     assert arts.height == len(list(seeds_dir.glob("*.txt")))
     assert set(arts["language"]) == {"it"}
+
+
+def test_a_run_whose_given_sources_all_fail_ends_with_one_clear_line(tmp_path):
+    missing, empty_dir = tmp_path / "artciles", tmp_path / "empty"
+    empty_dir.mkdir()
+    db = tmp_path / "typo.duckdb"
+    result = CliRunner().invoke(
+        app, ["run", "--db", str(db), "--no-claims", "--source", str(missing), "--source", str(empty_dir)]
+    )
+    assert result.exit_code == 1
+    assert (
+        f"run failed: none of the given sources could be read: {missing} (not_found); {empty_dir} (empty_directory)"
+        in result.output
+    )
+    assert "Traceback" not in result.output and not db.exists()
