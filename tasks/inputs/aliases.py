@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from stancewire.ids import sha256_hex
+from tasks.inputs.yaml_files import parse_yaml, yaml_problem
 
 BUILTIN_ALIASES = Path(str(resources.files("stancewire").joinpath("aliases.yaml")))
 
@@ -164,9 +165,9 @@ def _read(path: Path) -> Iterable[tuple[str, Mapping[str, Any]]]:
             )
         return
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise AliasFileError(f"alias list {path} is not valid YAML: {exc}") from exc
+        raise AliasFileError(f"alias list {path} is not valid YAML: {yaml_problem(exc)}") from exc
     items = raw.get("entities") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         raise AliasFileError(f"alias list {path} must hold a list under 'entities:'")

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from stancewire.frames import CLAIMS, conform
+from tasks.inputs.yaml_files import read_yaml, validation_problems, yaml_problem
 
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 ClaimText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
@@ -79,18 +80,19 @@ def load_claims(path: str | Path) -> pl.DataFrame:
     """Read a YAML (.yaml/.yml) or CSV (.csv) claims file."""
     path = Path(path)
     try:
-        body = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".csv":
-            parsed = ClaimsFile.model_validate({"claims": _csv_records(body)})
+            parsed = ClaimsFile.model_validate({"claims": _csv_records(path.read_text(encoding="utf-8"))})
         else:
-            parsed = ClaimsFile.model_validate(yaml.safe_load(body))
+            parsed = ClaimsFile.model_validate(read_yaml(path))
         return claims_frame(parsed.claims)
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ClaimsFileError(f"cannot read claims file {path}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ClaimsFileError(f"claims file {path} is not valid YAML: {exc}") from exc
-    except (ValidationError, csv.Error) as exc:
-        raise ClaimsFileError(f"claims file {path} is malformed:\n{exc}") from exc
+        raise ClaimsFileError(f"claims file {path} is not valid YAML: {yaml_problem(exc)}") from exc
+    except ValidationError as exc:
+        raise ClaimsFileError(f"claims file {path} is malformed: {validation_problems(exc)}") from exc
+    except csv.Error as exc:
+        raise ClaimsFileError(f"claims file {path} is malformed: {exc}") from exc
     except ClaimsFileError as exc:
         raise ClaimsFileError(f"claims file {path}: {exc}") from exc
 

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stancewire.frames import SOURCES, conform
+from tasks.inputs.yaml_files import read_yaml, yaml_problem
 
 SourceKind = Literal["rss", "atom", "jsonfeed", "sitemap", "urls", "folder"]
 FEED_KINDS = ("rss", "atom", "jsonfeed")
@@ -98,9 +99,11 @@ def load_sources_file(path: str | Path) -> list[Source]:
     """Read a YAML file `{sources: [{id, kind, url, language?, options?, enabled?}, ...]}`."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = read_yaml(path)
+    except (OSError, UnicodeDecodeError) as exc:
         raise SourcesFileError(f"{path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise SourcesFileError(f"{path} is not valid YAML: {yaml_problem(exc)}") from exc
     entries = data.get("sources") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise SourcesFileError(f"{path}: expected a mapping with a 'sources' list")

@@ -90,3 +90,31 @@ def test_bad_files_raise_clear_errors(tmp_path, name, body, fragment):
 def test_missing_file(tmp_path):
     with pytest.raises(ClaimsFileError, match="cannot read"):
         load_claims(tmp_path / "nope.yaml")
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    import time
+
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]" for i in range(8)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\nclaims: *i\n")
+    started = time.monotonic()
+    with pytest.raises(ClaimsFileError, match=r"aliases \(\*name\) are not allowed in this file \(line 2"):
+        load_claims(bomb)
+    assert time.monotonic() - started < 2
+
+
+def test_claims_file_errors_say_where_without_echoing_the_file(tmp_path):
+    broken = tmp_path / "claims.yaml"
+    broken.write_text("claims:\n  - id: confidential-claim\n    text: 42\n    language: [PRIVATE-DETAIL]\n")
+    with pytest.raises(ClaimsFileError) as failure:
+        load_claims(broken)
+    message = str(failure.value)
+    assert "claims.0.language" in message and "\n" not in message
+    assert "PRIVATE-DETAIL" not in message
+    unparsable = tmp_path / "unparsable.yaml"
+    unparsable.write_text("claims:\n  - id: x\n    text: 'SECRET-TEXT\n")
+    with pytest.raises(ClaimsFileError, match=r"line \d+, column \d+") as failure:
+        load_claims(unparsable)
+    assert "SECRET-TEXT" not in str(failure.value)
