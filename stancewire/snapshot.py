@@ -79,8 +79,14 @@ def open_readonly(db_path: str | Path, wait_s: float = 10.0, *, sandboxed: bool 
     try:
         con = _connect(path, read_only=True, wait_s=wait_s, config=SANDBOX if sandboxed else None)
     except duckdb.IOException as exc:
-        why = "is locked for writing by another process" if "lock" in str(exc).lower() else "cannot be opened"
-        raise StoreError(f"{path} {why}: {exc}") from exc
+        if "lock" in str(exc).lower():
+            raise StoreError(f"{path} is locked for writing by another process: {exc}") from exc
+        if Path(f"{path}.wal").exists():
+            raise StoreError(
+                f"{path} cannot be opened: another program opened it for writing and left {path}.wal beside it. "
+                "The next stancewire run removes it; open the file with `duckdb -readonly` to keep this from happening"
+            ) from exc
+        raise StoreError(f"{path} cannot be opened: {exc}") from exc
     version = schema_version(con)
     try:
         if version == 0:
@@ -127,6 +133,9 @@ class WorkingCopy:
                 dst.flush()
                 os.fsync(dst.fileno())
             fault_point("publish")
+            # A .wal beside the published file was left by another program that opened it for writing (the duckdb
+            # CLI does by default); it belongs to the file being replaced and would stop every reader of the new one.
+            Path(f"{self.db_path}.wal").unlink(missing_ok=True)
             os.replace(tmp, self.db_path)
         except BaseException:
             tmp.unlink(missing_ok=True)

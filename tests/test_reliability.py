@@ -464,3 +464,24 @@ def test_html_and_text_size_limits_quarantine_instead_of_stalling():
     result = clean_documents(pl.DataFrame(rows, schema=docs.schema), detector=build_language_detector())
     reasons = dict(zip(result.quarantine["item_id"], result.quarantine["reason"], strict=True))
     assert reasons == {"html": "too_complex", "text": "too_long"}
+
+
+def test_a_foreign_writers_wal_never_bricks_the_published_store(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with Store.open_run(db) as store:
+        store.write_documents(make_documents(["a.txt"]), "run-1")
+        store.publish()
+    foreign = (  # as `duckdb w.duckdb` would: opened read-write, written, then killed
+        f"import duckdb, os, signal\ncon = duckdb.connect({str(db)!r})\n"
+        "con.execute('CREATE TABLE scratch AS SELECT 1 AS x')\nos.kill(os.getpid(), signal.SIGKILL)"
+    )
+    victim = python(foreign)
+    victim.communicate(timeout=60)
+    assert Path(f"{db}.wal").exists()
+    with Store.open_run(db, wait_s=5) as store:
+        store.write_documents(make_documents(["b.txt"]), "run-2")
+        store.publish()
+    assert not Path(f"{db}.wal").exists()
+    con = open_readonly(db)
+    assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 2
+    con.close()
