@@ -160,7 +160,10 @@ def open_working_copy(db_path: str | Path, wait_s: float = 0.0) -> Iterator[Work
     try:
         run_lock = _hold_run_lock(work, wait_s)
         try:
+            for stale in db.parent.glob(f"{work.name}.tmp-*"):  # a seeding killed midway; only the lock holder seeds
+                stale.unlink(missing_ok=True)
             if not work.exists() and db.exists():
+                _refuse_foreign(db)
                 _seed_work(db, work)
             try:
                 con = _connect(work, read_only=False, wait_s=wait_s)
@@ -189,6 +192,24 @@ def open_working_copy(db_path: str | Path, wait_s: float = 0.0) -> Iterator[Work
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _refuse_foreign(db: Path) -> None:
+    """A run never takes over a database that is not a stancewire store (another application's DuckDB file, or no
+    DuckDB file at all): migrating it would change that application's data."""
+    try:
+        con = _connect(db, read_only=True, wait_s=0)
+    except duckdb.Error as exc:
+        raise StoreError(f"{db} is not a database stancewire can use: {str(exc).splitlines()[0]}") from exc
+    try:
+        foreign = schema_version(con) == 0 and con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()[0][0]
+    finally:
+        con.close()
+    if foreign:
+        raise StoreError(
+            f"{db} is a DuckDB database without a stancewire schema (another application's?): refusing to change it. "
+            "Point --db / STANCEWIRE_DB_PATH at a new file or an existing stancewire store"
+        )
 
 
 def _owner_file(work: Path) -> Path:

@@ -526,3 +526,29 @@ def test_an_analysts_query_is_read_only_and_blind_to_other_files(tmp_path, sql):
     assert refused.exit_code == 1 and "query failed" in refused.output
     assert "secret" not in refused.output.replace(str(secret), "")
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_a_run_refuses_a_database_that_is_not_a_stancewire_store(tmp_path):
+    other = tmp_path / "other-app.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE TABLE invoices AS SELECT 1 AS amount")
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match="without a stancewire schema"), Store.open_run(other):
+        pass
+    assert other.read_bytes() == before and not work_path(other).exists()
+    not_duckdb = tmp_path / "notes.duckdb"
+    not_duckdb.write_text("just some notes")
+    with pytest.raises(StoreError, match="not a database stancewire can use"), Store.open_run(not_duckdb):
+        pass
+    assert not_duckdb.read_text() == "just some notes"
+
+
+def test_a_seeding_killed_midway_leaves_no_copy_behind(db):
+    with Store.open_run(db) as store:
+        store.publish()
+    work_path(db).unlink()
+    stale = Path(f"{work_path(db)}.tmp-99999")
+    stale.write_bytes(db.read_bytes())
+    with Store.open_run(db):
+        pass
+    assert not stale.exists()
