@@ -60,6 +60,7 @@ def fetch(store: Store, run_id: str, options: FetchOptions, fetcher: PoliteFetch
         host_concurrency=options.host_concurrency,
         respect_robots=options.respect_robots,
         allow_private_hosts=options.allow_private_hosts,
+        budget_s=options.fetch_budget_s,
     )
     with fetcher:
         fetched = fetch_task(options.sources, fetcher, allow_files=options.allow_file_sources)

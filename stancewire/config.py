@@ -8,10 +8,11 @@ built-in one. Nothing is read from the environment until `build_params` runs, at
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stancewire import __version__
+from stancewire.urls import refuse_literal_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO_ROOT / "demo"
@@ -45,7 +46,7 @@ class FetchOptions(BaseModel):
 
     sources: list[str] = Field(
         default_factory=lambda: [str(DEMO_DIR / "articles")],
-        description="Files, directories or http(s) URLs to read articles from",
+        description="Files, directories or http(s) URLs to read articles from; credentials as ${VARIABLE}",
     )
     use_registered_sources: bool = Field(
         default=True, description="Also fetch the enabled sources of the registry (stancewire sources add)"
@@ -61,6 +62,16 @@ class FetchOptions(BaseModel):
     user_agent: str | None = Field(
         default=None, description="HTTP User-Agent; empty: STANCEWIRE_USER_AGENT, else stancewire's own"
     )
+    fetch_budget_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="Seconds the fetch stage may spend; requests it could not start wait for the next run",
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _no_literal_credentials(cls, sources: list[str]) -> list[str]:
+        return [refuse_literal_credentials(s) for s in sources]
 
 
 class AnalystFiles(BaseModel):

@@ -40,19 +40,24 @@ def work_path(db_path: str | Path) -> Path:
 
 # What an analyst's query may not do on the published file: touch any other file (COPY TO, EXPORT DATABASE, ATTACH,
 # read_text, glob, read_csv), install or load extensions, or change these settings back.
-SANDBOX = {"enable_external_access": False, "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+SANDBOX = ("enable_external_access", "autoinstall_known_extensions", "autoload_known_extensions")
 
 
-def _connect(
-    path: Path, read_only: bool, wait_s: float, config: dict[str, object] | None = None
-) -> duckdb.DuckDBPyConnection:
-    """Connect, retrying with backoff for up to wait_s while another process holds the file's lock; with `config`,
-    the settings are locked once the session time zone is set."""
+def _connect(path: Path, read_only: bool, wait_s: float, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying with backoff for up to wait_s while another process holds the file's lock. A sandboxed
+    connection attaches the file read-only to an in-memory database, then switches off SANDBOX and locks the
+    settings (attaching, rather than opening the file with those settings, works beside a plain connection to the
+    same file in this process)."""
     deadline = time.monotonic() + wait_s
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only, config=config or {})
+            if sandboxed:
+                con = duckdb.connect(":memory:")
+                con.execute("ATTACH ? AS store (READ_ONLY)", [str(path)])
+                con.execute("USE store")
+            else:
+                con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             left = deadline - time.monotonic()
             if "lock" not in str(exc).lower() or left <= 0:
@@ -61,7 +66,9 @@ def _connect(
             delay = min(delay * 2, 2.0)
         else:
             con.execute("SET TimeZone = 'UTC'")
-            if config:
+            if sandboxed:
+                for setting in SANDBOX:
+                    con.execute(f"SET {setting} = false")
                 con.execute("SET lock_configuration = true")
             return con
 
@@ -77,7 +84,7 @@ def open_readonly(db_path: str | Path, wait_s: float = 10.0, *, sandboxed: bool 
     if not path.is_file():
         raise StoreError(f"{path} does not exist: no run has been published there yet")
     try:
-        con = _connect(path, read_only=True, wait_s=wait_s, config=SANDBOX if sandboxed else None)
+        con = _connect(path, read_only=True, wait_s=wait_s, sandboxed=sandboxed)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreError(f"{path} is locked for writing by another process: {exc}") from exc

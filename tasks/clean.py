@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from stancewire.frames import ARTICLES, BOILERPLATE_LINES, QUARANTINE, SENTENCES, SOURCE_LINES, conform
 from stancewire.ids import sha256_hex
 from stancewire.results import CleanResult
+from stancewire.urls import redact_url
 from tasks.text.decode import NotTextError, decode_payload, normalise
 from tasks.text.dedup import DuplicateIndex, Fingerprint, fingerprint
 from tasks.text.extract import Extracted, ExtractionError, extract_html, extract_json, extract_plain
@@ -157,6 +158,7 @@ def _clean_document(
     if language == UNDETERMINED and extracted.language:
         language = _iso_639_1(extracted.language) or UNDETERMINED
     url = extracted.url or (doc["uri"] if _is_http(doc["uri"]) else None)
+    url = redact_url(url) if url and _is_http(url) else url  # a JSON record's own url may carry credentials
     fp = fingerprint(text)
     article = {
         "article_id": doc["doc_id"],

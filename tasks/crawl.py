@@ -17,14 +17,16 @@ from prefect.cache_policies import NO_CACHE
 from stancewire.frames import DOCUMENTS, FETCH_STATE, QUARANTINE, SOURCE_HEALTH, conform
 from stancewire.ids import sha256_hex
 from stancewire.results import CrawlResult, FetchResult
+from stancewire.urls import redact_url
 from tasks.fetch import documents_from_download, fetch_sources
 from tasks.inputs.sources import FEED_KINDS, Source
-from tasks.web.download import Download, DownloadError, redact_url
-from tasks.web.fetcher import PoliteFetcher
+from tasks.web.download import Download, DownloadError
+from tasks.web.fetcher import BudgetSpent, PoliteFetcher
 from tasks.web.listings import DiscoveryError, Entry, Listing, canonical_url, parse_feed, parse_sitemap, parse_url_list
 
 MAX_FAILURES = 3  # an article URL that failed this many runs in a row is not tried again until a listing changes it
 MAX_SITEMAP_DEPTH = 2  # an index of indexes of urlsets
+DEFERRED = "deferred"
 
 
 class _Known:
@@ -72,6 +74,10 @@ class _SourceRun:
     error: str | None = None
     attempted: int = 0
     failed: list[str] = field(default_factory=list)  # reasons
+    listings: set[str] = field(default_factory=set)  # listing URLs requested this run
+    capped: bool = False  # more listings were named than a run reads
+    too_deep: bool = False  # an index nested deeper than MAX_SITEMAP_DEPTH
+    deferred: int = 0  # requests left for the next run: the fetch time budget was spent
 
     def fail(self, uri: str, reason: str, detail: str) -> None:
         self.error = self.error or f"{reason}: {detail}"
@@ -102,12 +108,20 @@ def crawl_sources(
         fetched = list(pool.map(lambda c: _fetch_article_safely(c, fetcher, now), candidates))
     for candidate, (result, states, reason) in zip(candidates, fetched, strict=True):
         run = by_source[candidate.source_id]
+        if reason == DEFERRED:
+            run.deferred += 1
+            continue
         run.attempted += 1
         run.documents.append(result.documents)
         run.quarantine.extend(result.quarantine.iter_rows(named=True))
         run.states.extend(states)
         if reason:
             run.failed.append(reason)
+    for run in runs:
+        if run.deferred:  # forget the listings' validators, or the next run's 304 would hide what was left over
+            for state in run.states:
+                if state["role"] == "listing":
+                    state.update(etag=None, last_modified=None)
     return _result(runs, now)
 
 
@@ -134,10 +148,23 @@ def _read_listing(
     *,
     depth: int,
 ) -> None:
-    """Fetch a feed, sitemap or remote URL list conditionally and add its entries (none when unchanged)."""
+    """Fetch a feed, sitemap or remote URL list conditionally and add its entries (none when unchanged). A listing
+    is read once per run however often indexes name it, and a source reads at most `max_sitemaps` + 1 listings, so
+    an index that lists itself or fans out cannot multiply the requests."""
     key = _listing_key(url)
+    if key in run.listings:
+        return
+    if len(run.listings) > run.source.options.max_sitemaps:
+        if not run.capped:
+            run.capped = True
+            run.fail(key, "too_many_listings", f"more than {run.source.options.max_sitemaps} sitemaps in one run")
+        return
+    run.listings.add(key)
     previous = known.get(key)
     got, state = _conditional_get(fetcher, url, key, run.source.source_id, "listing", previous, now)
+    if isinstance(got, BudgetSpent):
+        run.deferred += 1
+        return
     run.states.append(state)
     if isinstance(got, DownloadError):
         run.fail(key, got.reason, got.detail)
@@ -153,7 +180,9 @@ def _read_listing(
         run.fail(key, exc.reason, exc.detail)
         return
     run.entries.extend(listing.entries)
-    children = sorted(listing.sitemaps, key=_newest_first)[: run.source.options.max_sitemaps]
+    named = {_listing_key(child.url): child for child in reversed(listing.sitemaps)}  # the first naming wins
+    fresh = [child for key, child in reversed(named.items()) if key not in run.listings]
+    children = sorted(fresh, key=_newest_first)[: run.source.options.max_sitemaps]
     for child in children:
         seen = known.get(_listing_key(child.url))
         unchanged = (
@@ -164,7 +193,9 @@ def _read_listing(
             and child.updated <= seen["last_fetched_at"]
         )
         if depth + 1 > MAX_SITEMAP_DEPTH:
-            run.fail(child.url, "sitemap_too_deep", f"sitemap indexes nest deeper than {MAX_SITEMAP_DEPTH} levels")
+            if not run.too_deep:  # once per source: the next hundred children say the same
+                run.too_deep = True
+                run.fail(child.url, "sitemap_too_deep", f"sitemap indexes nest deeper than {MAX_SITEMAP_DEPTH} levels")
         elif not unchanged:
             _read_listing(run, child.url, known, fetcher, now, depth=depth + 1)
 
@@ -291,6 +322,8 @@ def _fetch_article(
     got, state = _conditional_get(fetcher, entry.url, entry.url, source_id, "article", previous, now)
     state["published"] = entry.published or entry.updated
     empty = FetchResult(_empty(DOCUMENTS), _empty(QUARANTINE))
+    if isinstance(got, BudgetSpent):  # no state row: the next run wants the URL as if never tried
+        return empty, [], DEFERRED
     if isinstance(got, DownloadError):
         row = _quarantine_row(source_id, uri, got.reason, got.detail)
         return FetchResult(empty.documents, pl.DataFrame([row], schema=QUARANTINE)), [state], got.reason
@@ -345,6 +378,9 @@ def _result(runs: list[_SourceRun], now: datetime) -> CrawlResult:
         all_failed = run.attempted > 0 and len(run.failed) == run.attempted
         if error is None and run.failed:
             error = f"{len(run.failed)} of {run.attempted} article fetches failed (first: {run.failed[0]})"
+        if run.deferred:
+            note = f"{run.deferred} requests left for the next run: the fetch time budget was spent"
+            error = f"{error}; {note}" if error else note
         health.append(
             {
                 "source_id": run.source.source_id,

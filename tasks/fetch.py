@@ -16,7 +16,8 @@ from prefect.cache_policies import NO_CACHE
 from stancewire.frames import DOCUMENTS, QUARANTINE, conform
 from stancewire.ids import sha256_hex
 from stancewire.results import FetchResult
-from tasks.web.download import Download, DownloadError, redact_url, scrub_urls
+from stancewire.urls import redact_url, scrub_urls
+from tasks.web.download import Download, DownloadError
 from tasks.web.fetcher import MAX_DOCUMENT_BYTES, PoliteFetcher
 
 HTML, PLAIN, JSON = "text/html", "text/plain", "application/json"

@@ -271,10 +271,15 @@ def test_readers_keep_working_through_a_whole_run_and_then_see_the_new_data(
 
 
 def test_hostile_inputs_are_quarantined_with_a_reason_and_good_ones_processed(
-    prefect_backend, tmp_path, tiny_models, loopback
+    prefect_backend, tmp_path, tiny_models, loopback, monkeypatch
 ):
     items = generate_hostile(tmp_path / "in", count=80, good=6, giants=False)
-    secret_urls = [f"{loopback}/article.html?token=T0K3N", f"{loopback.replace('://', '://bob:hunter2@')}/gone.html"]
+    for name, value in {"HOSTILE_TOKEN": "T0K3N", "HOSTILE_USER": "bob", "HOSTILE_PASS": "hunter2"}.items():
+        monkeypatch.setenv(name, value)
+    secret_urls = [
+        f"{loopback}/article.html?token=${{HOSTILE_TOKEN}}",
+        f"{loopback.replace('://', '://${HOSTILE_USER}:${HOSTILE_PASS}@')}/gone.html",
+    ]
     db = tmp_path / "h.duckdb"
     params = params_for(
         db, tiny_models, [tmp_path / "in", *secret_urls], allow_private_hosts=True, host_delay_s=0, respect_robots=False
@@ -292,6 +297,8 @@ def test_hostile_inputs_are_quarantined_with_a_reason_and_good_ones_processed(
         languages = {r[0] for r in con.execute("SELECT language FROM articles").fetchall()}
     assert "ar" in languages
     dump = json.dumps({t: sorted(rows) for t, rows in table_rows(db).items()}, ensure_ascii=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        dump += json.dumps(con.execute("SELECT params, summary_md FROM runs").fetchall())
     assert "article.html" in dump and "gone.html" in dump
     for secret in ("T0K3N", "hunter2", "bob:"):
         assert secret not in dump
@@ -365,6 +372,13 @@ def loopback(tmp_path_factory):
                     self.wfile.write(b"x")
                     self.wfile.flush()
                     time.sleep(0.1)
+            elif path == "/drip-headers":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for n in range(40):
+                    self.wfile.write(f"X-Slow-{n}: y\r\n".encode())
+                    self.wfile.flush()
+                    time.sleep(0.1)
+                self.wfile.write(b"Content-Length: 0\r\n\r\n")
             elif path == "/big":
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
@@ -416,6 +430,13 @@ def test_loopback_size_and_time_caps(loopback, monkeypatch):
     started = time.monotonic()
     assert fetch_reasons([f"{loopback}/drip"]) == {f"{loopback}/drip": "timeout"}
     assert time.monotonic() - started < 1.5  # the 2 s body was cut off, not retried
+
+
+def test_loopback_response_headers_dripped_slowly_are_cut_off_too(loopback, monkeypatch):
+    monkeypatch.setattr(dl, "MAX_DOWNLOAD_S", 0.5)
+    started = time.monotonic()
+    assert fetch_reasons([f"{loopback}/drip-headers"]) == {f"{loopback}/drip-headers": "timeout"}
+    assert time.monotonic() - started < 1.5  # 4 s of headers, cut at the cap and not retried
 
 
 def test_loopback_private_address_needs_the_allowance(loopback):

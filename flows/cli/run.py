@@ -4,9 +4,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from flows.cli.options import DbOption, fail
 from stancewire.config import ModelSpec, build_params
+from tasks.inputs.yaml_files import validation_problems
 
 
 def model_override(model: str | None, revision: str | None, section: str) -> dict[str, Any]:
@@ -68,24 +70,26 @@ def run(
     from tasks.inputs.claims import ClaimsFileError
 
     dask = given(address=dask_address, workers=dask_workers) or None
-    params = build_params(
-        overrides={
-            "fetch": given(sources=source or None, allow_private_hosts=allow_private_hosts),
-            "inputs": given(alias_files=aliases or None)
-            | ({"claims_file": None} if no_claims else given(claims_file=claims)),
-            "models": given(
-                device=device,
-                token_budget=token_budget,
-                quantize_int8=int8,
-                batch_size=batch_size,
-                dask=dask,
-                require_models=require_models,
-            )
-            | model_override(ner_model, ner_revision, "ner")
-            | model_override(nli_model, nli_revision, "nli"),
-            "store": given(db_path=str(db) if db else None, export_dir=str(export_dir) if export_dir else None),
-        }
-    )
+    overrides = {
+        "fetch": given(sources=source or None, allow_private_hosts=allow_private_hosts),
+        "inputs": given(alias_files=aliases or None)
+        | ({"claims_file": None} if no_claims else given(claims_file=claims)),
+        "models": given(
+            device=device,
+            token_budget=token_budget,
+            quantize_int8=int8,
+            batch_size=batch_size,
+            dask=dask,
+            require_models=require_models,
+        )
+        | model_override(ner_model, ner_revision, "ner")
+        | model_override(nli_model, nli_revision, "nli"),
+        "store": given(db_path=str(db) if db else None, export_dir=str(export_dir) if export_dir else None),
+    }
+    try:
+        params = build_params(overrides=overrides)
+    except ValidationError as exc:
+        fail(f"invalid parameters: {validation_problems(exc)}")
     try:
         result = stancewire_pipeline(params=params)
     except (

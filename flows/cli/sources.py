@@ -44,8 +44,9 @@ def add(
 ) -> None:
     """Add a source (or update the one with the same id), or every source of a YAML file."""
     from stancewire.snapshot import StoreBusy
-    from tasks.inputs.sources import Source, SourcesFileError, describe, load_sources_file, parse_options, sources_frame
-    from tasks.web.download import redact_url
+    from stancewire.urls import redact_url
+    from tasks.inputs.sources import Source, SourcesFileError, load_sources_file, parse_options, sources_frame
+    from tasks.inputs.yaml_files import validation_problems
 
     if file is not None:
         if source_id or kind or url:
@@ -63,7 +64,7 @@ def add(
                 Source(id=source_id, kind=kind, url=url, language=language, options=options, enabled=not disabled)
             ]
         except ValidationError as exc:
-            fail(f"cannot add source {source_id}: {describe(exc)}")
+            fail(f"cannot add source {source_id}: {validation_problems(exc)}")
         except ValueError as exc:
             fail(f"cannot add source {source_id}: {exc}")
     try:
@@ -84,7 +85,7 @@ def list_sources(
 ) -> None:
     """Registered sources with their health: last success, consecutive failures, last error, articles last run."""
     from stancewire.snapshot import StoreBusy
-    from tasks.web.download import redact_url
+    from stancewire.urls import redact_url
 
     try:
         with _open(db, wait_s) as store:

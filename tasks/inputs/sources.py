@@ -10,7 +10,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stancewire.frames import SOURCES, conform
-from tasks.inputs.yaml_files import read_yaml, yaml_problem
+from stancewire.urls import refuse_literal_credentials
+from tasks.inputs.yaml_files import read_yaml, validation_problems, yaml_problem
 
 SourceKind = Literal["rss", "atom", "jsonfeed", "sitemap", "urls", "folder"]
 FEED_KINDS = ("rss", "atom", "jsonfeed")
@@ -29,7 +30,9 @@ class SourceOptions(BaseModel):
     max_items: int = Field(default=1000, ge=1, description="Most article URLs fetched per run, newest first")
     max_age_days: float | None = Field(default=None, gt=0, description="Skip listed articles older than this")
     url_pattern: str | None = Field(default=None, description="Regular expression an article URL must match")
-    max_sitemaps: int = Field(default=50, ge=1, description="Most child sitemaps of a sitemap index read per run")
+    max_sitemaps: int = Field(
+        default=50, ge=1, description="Most sitemaps a sitemap index leads to read per run, nested indexes included"
+    )
 
     @field_validator("url_pattern")
     @classmethod
@@ -59,6 +62,11 @@ class Source(BaseModel):
             raise ValueError("use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
         return value
 
+    @field_validator("url")
+    @classmethod
+    def _no_literal_credentials(cls, value: str) -> str:
+        return refuse_literal_credentials(value)
+
     @field_validator("language_hint")
     @classmethod
     def _iso(cls, value: str | None) -> str | None:
@@ -77,11 +85,6 @@ class Source(BaseModel):
         if self.kind == "folder" and is_web:
             raise ValueError("a folder source needs a local path")
         return self
-
-
-def describe(exc: ValidationError) -> str:
-    """One line per problem, without pydantic's boilerplate."""
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'source'}: {e['msg']}" for e in exc.errors())
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -112,7 +115,7 @@ def load_sources_file(path: str | Path) -> list[Source]:
         try:
             source = Source.model_validate(entry)
         except ValidationError as exc:
-            errors.append(f"sources[{n}]: {describe(exc)}")
+            errors.append(f"sources[{n}]: {validation_problems(exc)}")
             continue
         if source.source_id in seen:
             errors.append(f"sources[{n}]: duplicate id {source.source_id!r}")

@@ -4,13 +4,17 @@ import ipaddress
 import logging
 import re
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
+
+from stancewire.urls import is_secret_param, redact_url, scrub_urls
 
 MAX_ATTEMPTS = 3
 BACKOFF_BASE_S = 0.5
@@ -18,13 +22,6 @@ MAX_BACKOFF_S = 30.0
 MAX_REDIRECTS = 5
 MAX_DOWNLOAD_S = 60.0  # the whole body: the client's timeouts bound each read, not a server dripping bytes
 _TRANSIENT_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
-_SECRET_PARAM = re.compile(
-    r"(?:^|[_.-])(?:token|api_?key|apikey|key|secret|password|passwd|pwd|auth|authorization|sig|signature|"
-    r"session|sessionid|sid|credentials?)$|^x-(?:amz|goog)-",
-    re.IGNORECASE,
-)
-
-_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
 class DownloadError(Exception):
@@ -47,23 +44,6 @@ class Download:
     last_modified: str | None = None
 
 
-def redact_url(url: str) -> str:
-    """The URL without user:password@ and without query parameters that look like secrets (token, key, sig...)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "<unparsable url>"
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{port}" if port else host
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _SECRET_PARAM.search(k)]
-    )
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path, query, parts.fragment))
-
-
 def download(
     client: httpx.Client,
     url: str,
@@ -74,16 +54,81 @@ def download(
 ) -> Download:
     """GET `url`, following at most MAX_REDIRECTS redirects, each hop checked like the first.
 
-    `headers` go with every hop (e.g. If-None-Match / If-Modified-Since for a conditional GET).
+    `headers` go with every hop (e.g. If-None-Match / If-Modified-Since for a conditional GET). The whole download,
+    hops, retries, response headers and body, gets MAX_DOWNLOAD_S on a transport from `capped_transport`.
     """
-    for _ in range(MAX_REDIRECTS + 1):
-        check_url(url, allow_private_hosts=allow_private_hosts)
-        result = _get_with_retries(client, url, max_bytes, headers)
-        if isinstance(result, Download):
-            result.url = url
-            return result
-        url = result
-    raise DownloadError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
+    _deadline.at = time.monotonic() + MAX_DOWNLOAD_S
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            check_url(url, allow_private_hosts=allow_private_hosts)
+            result = _get_with_retries(client, url, max_bytes, headers)
+            if isinstance(result, Download):
+                result.url = url
+                return result
+            url = result
+        raise DownloadError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
+    finally:
+        _deadline.at = None
+
+
+_deadline = threading.local()  # when the download in progress on this thread must end
+
+
+def _left(timeout: float | None) -> float | None:
+    """The socket timeout for the next step of this thread's download: what its time cap leaves, at most `timeout`."""
+    at = getattr(_deadline, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout(f"the download took longer than {MAX_DOWNLOAD_S:g} s")
+    return left if timeout is None else min(timeout, left)
+
+
+class _CappedStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits no longer than the download's time cap allows, so a server
+    that drips its response headers byte by byte is cut off like one that drips its body."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:  # noqa: ANN001
+        return _CappedStream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout)))
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
+
+
+class _CappedBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001
+        return _CappedStream(self._inner.connect_tcp(host, port, _left(timeout), local_address, socket_options))
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # noqa: ANN001
+        return _CappedStream(self._inner.connect_unix_socket(path, _left(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def capped_transport() -> httpx.HTTPTransport:
+    """An HTTP transport on which `download` bounds the whole request in time, response headers included (httpx's
+    own timeouts bound each read, so a byte every few seconds would hold a request open for ever)."""
+    transport = httpx.HTTPTransport()
+    pool = transport._pool  # httpx exposes no network backend option; httpcore's pool takes one
+    pool._network_backend = _CappedBackend(pool._network_backend)
+    return transport
 
 
 def check_url(url: str, *, allow_private_hosts: bool) -> None:
@@ -143,7 +188,7 @@ def _get_with_retries(
                 return _read_body(response, max_bytes)
         except httpx.TransportError as exc:
             reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
-            if last:
+            if last or _deadline.at is not None and time.monotonic() >= _deadline.at:
                 raise DownloadError(
                     reason, f"{type(exc).__name__} after {attempt} attempt(s): {_scrub(exc, url)}"
                 ) from exc
@@ -195,19 +240,25 @@ def _scrub(exc: Exception, url: str) -> str:
     return scrub_urls(str(exc).replace(url, redact_url(url)))
 
 
-def scrub_urls(text: str) -> str:
-    """`text` with every URL in it redacted."""
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
-
-
 _QUERY_PARAM = re.compile(r"(?<=[?&;])([^=&;\s'\"#]+)=([^&;\s'\"#]*)")
 
 
+_hidden: set[str] = set()  # credential values filled into URLs (stancewire.urls.expand), never to be logged
+
+
+def hide_in_logs(values: list[str]) -> None:
+    _hidden.update(v for v in values if v)
+
+
 def _scrub_log_text(text: str) -> str:
-    """Redacted URLs, and secret-looking query parameters of relative ones (as in a logged Location header)."""
-    return _QUERY_PARAM.sub(
-        lambda m: f"{m.group(1)}=REDACTED" if _SECRET_PARAM.search(m.group(1)) else m.group(0), scrub_urls(text)
+    """Redacted URLs, secret-looking query parameters of relative ones (as in a logged Location header), and every
+    credential value filled into a URL."""
+    text = _QUERY_PARAM.sub(
+        lambda m: f"{m.group(1)}=REDACTED" if is_secret_param(m.group(1)) else m.group(0), scrub_urls(text)
     )
+    for value in _hidden:
+        text = text.replace(value, "***")
+    return text
 
 
 class _RedactUrls(logging.Filter):

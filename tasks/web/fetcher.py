@@ -12,7 +12,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from stancewire.config import USER_AGENT
-from tasks.web.download import Download, DownloadError, check_url, download, redact_url
+from stancewire.urls import MissingSecret, expand, redact_url
+from tasks.web.download import Download, DownloadError, capped_transport, check_url, download, hide_in_logs
 
 ROBOTS_TOKEN = "stancewire"  # the product token robots.txt groups are matched against
 MAX_ROBOTS_BYTES = 500 * 1024  # what RFC 9309 asks crawlers to read at least
@@ -81,14 +82,23 @@ class _Host:
         self.robots_error: str | None = None
         self.robots_lock = threading.Lock()
 
-    def wait_turn(self) -> None:
+    def wait_turn(self, deadline: float) -> None:
         """Sleeps holding the lock: the host's requests start one at a time, delay_s apart (delay_s may grow once
-        robots.txt is read)."""
+        robots.txt is read). Raises BudgetSpent instead of a turn that would start after `deadline`."""
         with self._lock:
             wait = self._last_start + self.delay_s - time.monotonic()
+            if time.monotonic() + max(wait, 0) > deadline:
+                raise BudgetSpent()
             if wait > 0:
                 time.sleep(wait)
             self._last_start = time.monotonic()
+
+
+class BudgetSpent(DownloadError):
+    """The run's fetch time budget is spent: the URL is left for the next run, neither fetched nor failed."""
+
+    def __init__(self) -> None:
+        super().__init__("fetch_budget_spent", "the run's fetch time budget is spent: left for the next run")
 
 
 class PoliteFetcher:
@@ -103,6 +113,7 @@ class PoliteFetcher:
         respect_robots: bool = True,
         allow_private_hosts: bool = False,
         max_bytes: int = MAX_DOCUMENT_BYTES,
+        budget_s: float = float("inf"),
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -114,9 +125,10 @@ class PoliteFetcher:
         self.respect_robots = respect_robots
         self.allow_private_hosts = allow_private_hosts
         self.max_bytes = max_bytes
+        self._deadline = time.monotonic() + budget_s  # no request starts after it (BudgetSpent)
         self.stats = TransferStats()
         self._client = httpx.Client(
-            transport=_CountingTransport(transport or httpx.HTTPTransport(), self.stats),
+            transport=_CountingTransport(transport or capped_transport(), self.stats),
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": user_agent},
@@ -135,7 +147,22 @@ class PoliteFetcher:
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Download:
         """GET `url` in its host's turn; with validators, a conditional GET (status 304 and an empty body when
-        unchanged). Raises DownloadError, with reason "robots_disallowed" when robots.txt forbids the URL."""
+        unchanged). Raises DownloadError, with reason "robots_disallowed" when robots.txt forbids the URL.
+
+        Credentials the URL names as `${VARIABLE}` (tasks.web.secrets) are filled in here and nowhere else."""
+        try:
+            url, values = expand(url)
+        except MissingSecret as exc:
+            raise DownloadError("missing_secret", str(exc)) from None
+        hide_in_logs(values)
+        try:
+            return self._get(url, etag, last_modified)
+        except DownloadError as exc:
+            for value in values:
+                exc.detail = exc.detail.replace(value, "***")
+            raise
+
+    def _get(self, url: str, etag: str | None, last_modified: str | None) -> Download:
         check_url(url, allow_private_hosts=self.allow_private_hosts)  # before robots.txt is asked for
         origin = _origin(url)
         host = self._host(origin)
@@ -150,7 +177,7 @@ class PoliteFetcher:
 
     def _fetch(self, host: _Host, url: str, max_bytes: int, headers: dict[str, str]) -> Download:
         with host.slots:
-            host.wait_turn()
+            host.wait_turn(self._deadline)
             return download(
                 self._client, url, max_bytes=max_bytes, allow_private_hosts=self.allow_private_hosts, headers=headers
             )

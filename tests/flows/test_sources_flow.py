@@ -30,7 +30,7 @@ def test_sources_add_list_disable(tmp_path):
         "--kind",
         "rss",
         "--url",
-        "https://news.example.it/rss.xml?token=s3cret",
+        "https://news.example.it/rss.xml?token=${ANSA_TOKEN}",
         "--language",
         "it",
         "-o",
@@ -39,6 +39,10 @@ def test_sources_add_list_disable(tmp_path):
         db,
     )
     assert code == 0, out
+    code, out = cli(
+        "add", "leaky", "--kind", "rss", "--url", "https://news.example.it/rss.xml?token=s3cret", "--db", db
+    )
+    assert code == 1 and "${" in out and "s3cret" not in out  # a literal token would be stored: refused
     yaml_file = tmp_path / "sources.yaml"
     yaml_file.write_text("sources:\n  - {id: lemonde, kind: sitemap, url: 'https://news.example.fr/sitemap.xml'}\n")
     assert cli("add", "--file", yaml_file, "--db", db)[0] == 0

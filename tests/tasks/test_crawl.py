@@ -317,3 +317,40 @@ def test_an_unexpected_error_on_one_article_is_quarantined(room, monkeypatch):
     ]
     failed = result.fetch_state.filter(pl.col("status") == "failed")
     assert failed["url"].to_list() == [room.url("/b")] and failed["failures"].to_list() == [1]
+
+
+def test_a_sitemap_index_that_names_itself_or_fans_out_cannot_multiply_requests(room):
+    room.article("/s/1", "S1")
+    page = f"""<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{room.url("/s/1")}</loc></url>
+      </urlset>"""
+    room.put("/page.xml", page, content_type="application/xml")
+    children = "".join(f"<sitemap><loc>/part-{n}.xml</loc></sitemap>" for n in range(30))
+    index = f"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+      {"<sitemap><loc>/sitemap.xml</loc></sitemap>" * 50}<sitemap><loc>/page.xml</loc></sitemap>{children}
+      </sitemapindex>"""
+    for n in range(30):  # each part is an index of the whole site again
+        room.put(f"/part-{n}.xml", index, content_type="application/xml")
+    source = feed(kind="sitemap", url=room.put("/sitemap.xml", index, content_type="application/xml"), max_sitemaps=10)
+    result = crawl([source], respect_robots=False)
+    listing_hits = [h.path for h in room.hits if h.path.endswith(".xml")]
+    assert len(listing_hits) == len(set(listing_hits)) <= 11  # the index itself and at most max_sitemaps more
+    assert result.documents["uri"].to_list() == [room.url("/s/1")]
+    assert result.quarantine["reason"].to_list().count("too_many_listings") == 1
+    assert result.quarantine.height < 10
+
+
+def test_a_spent_fetch_budget_leaves_the_rest_for_the_next_run(room):
+    import time
+
+    for n in (1, 2, 3):
+        room.article(f"/b/{n}.html", f"Story {n}")
+    room.put("/robots.txt", "User-agent: *\nCrawl-delay: 2\n", content_type="text/plain")
+    source = feed(url=room.put("/feed.xml", rss([(room.url(f"/b/{n}.html"), DAY1) for n in (1, 2, 3)])))
+    started = time.monotonic()
+    first = crawl([source], budget_s=3.0)  # robots.txt at 0 s, the feed at 2 s, the first article would be at 4 s
+    assert time.monotonic() - started < 3.5
+    assert first.documents.is_empty() and first.quarantine.is_empty()
+    assert first.fetch_state["role"].to_list() == ["listing"]  # the articles are not marked tried
+    assert "3 requests left for the next run" in health(first)["desk"]["error"] and health(first)["desk"]["ok"]
+    second = crawl([source], merge(pl.DataFrame(schema=FETCH_STATE), first), respect_robots=False)
+    assert sorted(second.documents["uri"]) == [room.url(f"/b/{n}.html") for n in (1, 2, 3)]

@@ -1,8 +1,9 @@
 import httpx
 import pytest
 
+from stancewire.urls import redact_url
 from tasks.web import download as dl
-from tasks.web.download import DownloadError, check_url, download, redact_url
+from tasks.web.download import DownloadError, check_url, download
 
 
 @pytest.fixture
