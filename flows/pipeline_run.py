@@ -24,6 +24,10 @@ class ValidationFailed(RuntimeError):
     """A data-quality suite failed: nothing from this run was published."""
 
 
+class PublishFailed(RuntimeError):
+    """The run's data passed validation but the published file could not be replaced (a full disk, say)."""
+
+
 class ModelsMissing(RuntimeError):
     """A model stage was skipped although the run asked for every model to be present."""
 
@@ -123,7 +127,12 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
         summary = build_summary(store, run_id, list(run.records.values()), report, db_path)
         store.finish_run(run_id, status, run.counts(), summary)
         if report.success:
-            store.publish()
+            try:
+                store.publish()
+            except OSError as exc:  # a full disk, a read-only directory: the run is not published, so not succeeded
+                status, why = "failed", f"publishing {db_path} failed: {exc.strerror or exc}"
+                store.finish_run(run_id, status, run.counts(), f"{summary}\n\n**{why}**")
+                raise PublishFailed(f"{why}; the run's data stays in {store.work_path} for the next run") from None
             get_run_logger().info("published %s", db_path)
             if params.store.export_dir:  # recorded in the working database: published by the next run
                 run.stage("export", _export, db_path, params.store.export_dir)

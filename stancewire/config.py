@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stancewire import __version__
@@ -54,8 +55,10 @@ class FetchOptions(BaseModel):
     sources_file: str | None = Field(
         default=None, description="YAML of sources to add to (or update in) the registry before fetching"
     )
-    allow_file_sources: bool = Field(default=True, description="Accept local paths as sources")
-    allow_private_hosts: bool = Field(default=False, description="Fetch from loopback/private addresses")
+    # Deployment-level switches (STANCEWIRE_ALLOW_FILE_SOURCES, STANCEWIRE_ALLOW_PRIVATE_HOSTS): not in the run form,
+    # and whatever a run's parameters say, build_params sets them from the deployment's settings.
+    allow_file_sources: SkipJsonSchema[bool] = True
+    allow_private_hosts: SkipJsonSchema[bool] = False
     respect_robots: bool = Field(default=True, description="Skip URLs that a site's robots.txt disallows")
     host_delay_s: float = Field(default=1.0, ge=0, description="Seconds between requests to the same host")
     host_concurrency: int = Field(default=2, ge=1, description="Requests in flight at once to the same host")
@@ -152,6 +155,8 @@ class Settings(BaseSettings):
     dask_address: str | None = None  # run NER and stance on this Dask scheduler...
     dask_workers: int | None = None  # ...or on a local cluster of this many workers
     user_agent: str = USER_AGENT  # put a contact URL or address in it for the sites you crawl
+    allow_file_sources: bool = True  # local files and folders as sources: false where others reach the run form
+    allow_private_hosts: bool = False  # loopback and private addresses: for a newsroom's intranet, never by default
 
     def dask(self) -> DaskOptions | None:
         if self.dask_address is None and self.dask_workers is None:
@@ -177,4 +182,6 @@ def build_params(params: RunParams | None = None, overrides: dict[str, Any] | No
     store.db_path = store.db_path or str(settings.db_path)
     store.lock_wait_s = settings.lock_wait_s if store.lock_wait_s is None else store.lock_wait_s
     fetch.user_agent = fetch.user_agent or settings.user_agent
+    fetch.allow_file_sources = settings.allow_file_sources
+    fetch.allow_private_hosts = settings.allow_private_hosts
     return built

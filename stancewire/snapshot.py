@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -177,7 +178,11 @@ def open_working_copy(db_path: str | Path, wait_s: float = 0.0) -> Iterator[Work
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
-                raise StoreBusy(_busy_message(work, wait_s)) from exc
+                # This process holds the run lock, so the holder is no stancewire run: a program reading the work copy.
+                raise StoreBusy(
+                    f"{work} is open in another program, not a stancewire run ({_holder(exc)}): close it, and read "
+                    f"the published {db.name} instead (`stancewire query`, `duckdb -readonly`)"
+                ) from exc
             for stale in db.parent.glob(f"{db.name}.tmp-*"):  # from a publish killed midway; only we publish now
                 stale.unlink(missing_ok=True)
             owner = _owner_file(work)
@@ -199,6 +204,12 @@ def open_working_copy(db_path: str | Path, wait_s: float = 0.0) -> Iterator[Work
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _holder(exc: duckdb.IOException) -> str:
+    """The process DuckDB names as holding a file's lock, from its message."""
+    match = re.search(r"\(PID (\d+)\)", str(exc))
+    return f"process {match.group(1)}" if match else "a process holds its lock"
 
 
 def _refuse_foreign(db: Path) -> None:

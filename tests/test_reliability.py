@@ -276,14 +276,13 @@ def test_hostile_inputs_are_quarantined_with_a_reason_and_good_ones_processed(
     items = generate_hostile(tmp_path / "in", count=80, good=6, giants=False)
     for name, value in {"HOSTILE_TOKEN": "T0K3N", "HOSTILE_USER": "bob", "HOSTILE_PASS": "hunter2"}.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("STANCEWIRE_ALLOW_PRIVATE_HOSTS", "true")  # a deployment-level switch
     secret_urls = [
         f"{loopback}/article.html?token=${{HOSTILE_TOKEN}}",
         f"{loopback.replace('://', '://${HOSTILE_USER}:${HOSTILE_PASS}@')}/gone.html",
     ]
     db = tmp_path / "h.duckdb"
-    params = params_for(
-        db, tiny_models, [tmp_path / "in", *secret_urls], allow_private_hosts=True, host_delay_s=0, respect_robots=False
-    )
+    params = params_for(db, tiny_models, [tmp_path / "in", *secret_urls], host_delay_s=0, respect_robots=False)
     result = stancewire_pipeline(params=params)
     assert result.status == "succeeded"
     outcome = hostile_outcomes(db, items)

@@ -552,3 +552,18 @@ def test_a_seeding_killed_midway_leaves_no_copy_behind(db):
     with Store.open_run(db):
         pass
     assert not stale.exists()
+
+
+def test_a_program_reading_the_work_copy_is_not_taken_for_another_run(db):
+    with Store.open_run(db):
+        pass
+    reader = _python(
+        f"import duckdb\ncon = duckdb.connect({str(work_path(db))!r}, read_only=True)\n"
+        "print('ready', flush=True)\nsys.stdin.readline()"
+    )
+    assert reader.stdout.readline().strip() == "ready"
+    with pytest.raises(StoreBusy) as busy, Store.open_run(db, wait_s=0.2):
+        pass
+    reader.communicate("done\n", timeout=30)
+    assert "not a stancewire run" in str(busy.value) and f"process {reader.pid}" in str(busy.value)
+    assert "another run is in progress" not in str(busy.value)

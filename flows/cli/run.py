@@ -1,5 +1,6 @@
 """`stancewire run`: one pipeline run from the command line, its parameters built as the flow builds them."""
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,7 +54,10 @@ def run(
         typer.Option(help="Run NER and stance on the Dask cluster at this scheduler address (tcp://host:8786)"),
     ] = None,
     require_models: Annotated[bool, typer.Option(help="Fail when a model cannot be loaded")] = False,
-    allow_private_hosts: Annotated[bool, typer.Option(help="Allow fetching from loopback/private addresses")] = False,
+    allow_private_hosts: Annotated[
+        bool,
+        typer.Option(help="Allow fetching from loopback/private addresses (as STANCEWIRE_ALLOW_PRIVATE_HOSTS=true)"),
+    ] = False,
     aliases: Annotated[
         list[str] | None, typer.Option("--aliases", help="Alias list (YAML/CSV) extending the built-in one; repeatable")
     ] = None,
@@ -62,7 +66,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the pipeline once and print its summary."""
-    from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
+    from flows.pipeline import ModelsMissing, PublishFailed, ValidationFailed, stancewire_pipeline
     from flows.stages import SourcesUnreadable
     from stancewire.lake import ExportError
     from stancewire.schema import StoreError
@@ -70,8 +74,10 @@ def run(
     from tasks.inputs.claims import ClaimsFileError
 
     dask = given(address=dask_address, workers=dask_workers) or None
+    if allow_private_hosts:  # the command line is its own deployment: its switches are settings
+        os.environ["STANCEWIRE_ALLOW_PRIVATE_HOSTS"] = "true"
     overrides = {
-        "fetch": given(sources=source or None, allow_private_hosts=allow_private_hosts),
+        "fetch": given(sources=source or None),
         "inputs": given(alias_files=aliases or None)
         | ({"claims_file": None} if no_claims else given(claims_file=claims)),
         "models": given(
@@ -95,6 +101,7 @@ def run(
     except (
         ValidationFailed,
         ModelsMissing,
+        PublishFailed,
         SourcesUnreadable,
         ClaimsFileError,
         AliasFileError,

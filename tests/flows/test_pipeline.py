@@ -141,3 +141,24 @@ def test_a_run_whose_given_sources_all_fail_ends_with_one_clear_line(tmp_path):
         in result.output
     )
     assert "Traceback" not in result.output and not db.exists()
+
+
+def test_a_run_that_cannot_publish_is_recorded_failed_with_one_clear_line(tmp_path, tiny_models, monkeypatch):
+    import errno
+
+    from flows.pipeline_run import PublishFailed
+    from stancewire.snapshot import WorkingCopy
+
+    def full_disk(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    db = tmp_path / "full.duckdb"
+    monkeypatch.setattr(WorkingCopy, "publish", full_disk)
+    with pytest.raises(PublishFailed, match=r"^publishing .*full.duckdb failed: No space left on device; the run's"):
+        stancewire_pipeline(params=params_for(db, tiny_models))
+    monkeypatch.undo()
+    assert not db.exists()
+    assert stancewire_pipeline(params=params_for(db, tiny_models)).status == "succeeded"
+    statuses = read(db, "SELECT status, summary_md FROM runs ORDER BY started_at").rows()
+    assert [s for s, _ in statuses] == ["failed", "succeeded"]
+    assert "No space left on device" in statuses[0][1]

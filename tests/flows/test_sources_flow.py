@@ -70,8 +70,9 @@ def test_sources_cli_refuses_bad_input(tmp_path, args, message):
     assert code == 1 and message in out
 
 
-def test_registered_sources_are_fetched_recorded_and_summarised(tmp_path):
+def test_registered_sources_are_fetched_recorded_and_summarised(tmp_path, monkeypatch):
     """The registered-sources part of the fetch stage, as the flow calls it (here outside a flow run)."""
+    monkeypatch.setenv("STANCEWIRE_ALLOW_PRIVATE_HOSTS", "true")  # the test's newsroom is on loopback
     with serve() as room:
         for n in (1, 2):
             room.article(f"/it/{n}.html", f"Notizia {n}")
@@ -82,7 +83,7 @@ def test_registered_sources_are_fetched_recorded_and_summarised(tmp_path):
             f"  - {{id: broken, kind: rss, url: '{room.url('/missing.xml')}'}}\n"
             f"  - {{id: paused, kind: rss, url: '{room.url('/paused.xml')}', enabled: false}}\n"
         )
-        fetch = {"sources": [], "sources_file": str(sources), "allow_private_hosts": True, "host_delay_s": 0}
+        fetch = {"sources": [], "sources_file": str(sources), "host_delay_s": 0}
         options = build_params(overrides={"fetch": fetch}).fetch
         with Store.open_run(tmp_path / "flow.duckdb") as store:
             first = stages.fetch(store, "run-1", options)
