@@ -8,6 +8,7 @@ server serves all runs.
     python bench/reliability.py crash --kills 18    # kill -9 at 18 points + 2 double kills, rerun, compare
     python bench/reliability.py overlap             # two runs started at once
     python bench/reliability.py hostile --count 1000
+    python bench/reliability.py hardening           # one line per hardening case: held / broken, rows lost, duplicated
 
 Kill points come from the fault hook in `stancewire/faults.py` (just before a write to a table commits, and between
 copying and renaming the published snapshot) and from wall-clock times spread over a measured clean run.
@@ -775,7 +776,7 @@ def _print_hostile(figures: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["all", "crash", "overlap", "hostile"])
+    parser.add_argument("what", choices=["all", "crash", "overlap", "hostile", "hardening"])
     parser.add_argument("--kills", type=int, default=18, help="kill cases besides the two double kills")
     parser.add_argument("--timed", type=int, default=4, help="how many of them are wall-clock kills")
     parser.add_argument("--jobs", type=int, default=3, help="kill cases run side by side")
@@ -802,6 +803,12 @@ def main() -> None:
                 print("\n== hostile input")
                 results["hostile"] = hostile(h, args.count, args.good)
                 _print_hostile(results["hostile"])
+            if args.what in ("all", "hardening"):
+                from bench.hardening import run_all
+
+                print("\n== hardening cases")
+                for case in run_all(h):
+                    print(case.line(), flush=True)
     finally:
         if args.keep:
             print(f"working directory kept: {root}")
