@@ -17,6 +17,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from models.loading import usable_cpus
 from stancewire.config import DaskOptions
+from stancewire.ids import stable_groups
 
 # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also freezes glibc's mmap threshold at
 # 128 KiB: every activation tensor is then mapped and unmapped per forward pass, and inference runs ~15 % slower
@@ -58,9 +59,20 @@ def in_flight_limit(runner: TaskRunner) -> int:
 
 
 def split(ids: list[str], size: int, runner: TaskRunner) -> list[list[str]]:
-    """Batches of at most `size` ids, and at least as many as the runner keeps in flight, so that a small night's
-    work still spreads over every worker (and in-process, writing one batch overlaps computing the next)."""
-    return chunks(ids, max(1, min(size, math.ceil(len(ids) / in_flight_limit(runner)))))
+    """Batches of at most `size` ids made of whole stable groups (stancewire.ids), the units the model stages run
+    together, so a rerun after a kill recomputes the lost batches with the same companions and lands bit-identical
+    results. A small night's work is spread over as many batches as the runner keeps in flight, as far as whole
+    groups allow (so it reaches every worker, and in-process writing one batch overlaps computing the next)."""
+    groups = stable_groups(ids)
+    spread = math.ceil(len(ids) / in_flight_limit(runner))
+    target = max(1, min(size, max(spread, max((len(g) for g in groups), default=1))))
+    batches: list[list[str]] = []
+    for group in groups:
+        if batches and len(batches[-1]) + len(group) <= target:
+            batches[-1].extend(group)
+        else:  # a group larger than `size` itself is cut into runs of `size`, the same in every run
+            batches.extend(chunks(group, target))
+    return batches
 
 
 def chunks(ids: list[str], size: int) -> list[list[str]]:

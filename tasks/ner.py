@@ -8,7 +8,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import MENTIONS, conform, empty
-from stancewire.ids import stable_id
+from stancewire.ids import stable_groups, stable_id
 from stancewire.results import NerResult
 
 
@@ -27,12 +27,23 @@ class NerModel(Protocol):
 
 
 def extract_entities(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
-    """Run `model` over every sentence (one batched call) and map mentions back to article offsets.
+    """Run `model` over every sentence, one batched call per stable group of articles (stancewire.ids: the same
+    articles always run together, so results do not depend on what else was pending), and map mentions back to
+    article offsets.
 
     `sentences` needs sentence_id, article_id, start, text (frames.SENTENCES).
     """
     if sentences.is_empty():
         return empty(MENTIONS)
+    rows = []
+    for group in stable_groups(sentences["article_id"]):
+        rows += _mentions(sentences.filter(pl.col("article_id").is_in(group)), model)
+    if not rows:
+        return empty(MENTIONS)
+    return conform(pl.DataFrame(rows, schema=MENTIONS), MENTIONS)
+
+
+def _mentions(sentences: pl.DataFrame, model: NerModel) -> list[dict]:
     predictions = model(sentences["text"].to_list())
     rows = []
     for sentence, mentions in zip(sentences.iter_rows(named=True), predictions, strict=True):
@@ -54,9 +65,7 @@ def extract_entities(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
                     "model_revision": model.revision,
                 }
             )
-    if not rows:
-        return empty(MENTIONS)
-    return conform(pl.DataFrame(rows, schema=MENTIONS), MENTIONS)
+    return rows
 
 
 @task(name="ner", cache_policy=NO_CACHE)

@@ -30,6 +30,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import QUARANTINE, STANCE, conform, empty
+from stancewire.ids import stable_groups
 from stancewire.results import StanceResult
 from tasks.stance.relevance import MIN_SCORE, WINDOW, select_candidates
 
@@ -158,7 +159,12 @@ def score_stance(
     stance = empty(_AGGREGATED)
     if candidates.height:
         hypotheses = dict(claims.select("claim_id", "text").iter_rows())
-        probs = model([(p, hypotheses[c]) for p, c in candidates.select("text", "claim_id").iter_rows()])
+        probs = np.zeros((candidates.height, 3))
+        rows = candidates.with_row_index("row")
+        for group in stable_groups(candidates["article_id"]):  # the same articles always run together
+            part = rows.filter(pl.col("article_id").is_in(group))
+            pairs_of_group = [(p, hypotheses[c]) for p, c in part.select("text", "claim_id").iter_rows()]
+            probs[part["row"].to_numpy()] = model(pairs_of_group)
         scored = candidates.with_columns(
             p_entailment=pl.Series(probs[:, 0]),
             p_neutral=pl.Series(probs[:, 1]),

@@ -20,9 +20,14 @@ def slow_echo(n: int) -> int:
 
 
 def test_split_spreads_a_small_load_and_caps_a_large_one():
+    ids = [str(i) for i in range(40)]  # two stable groups of 20 (stancewire.ids)
     with ThreadPoolTaskRunner(max_workers=1) as runner:  # two batches in flight
-        assert [len(b) for b in split([str(i) for i in range(10)], 256, runner)] == [5, 5]
-        assert [len(b) for b in split([str(i) for i in range(10)], 3, runner)] == [3, 3, 3, 1]
+        small = split(ids, 256, runner)
+        assert [len(b) for b in small] == [20, 20]  # spread over both slots, a group never split
+        capped = split(ids, 3, runner)
+        assert len(capped) >= 14 and max(len(b) for b in capped) <= 3
+        for batches in (small, capped):
+            assert sorted(i for b in batches for i in b) == sorted(ids)  # each id once
         assert split([], 3, runner) == []
 
 
