@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.reliability import DEMO, Harness, _cli, good_articles, table_rows
+from bench.harness import DEMO, Harness, _cli, good_articles, table_rows
 
 
 @dataclass

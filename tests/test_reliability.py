@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 
 import tasks.fetch
 import tasks.stance
-from bench.reliability import generate_hostile, good_articles, hostile_outcomes, table_rows
+from bench.harness import good_articles, table_rows
+from bench.reliability import generate_hostile, hostile_outcomes
 from flows.cli import app
 from flows.pipeline import ValidationFailed, stancewire_pipeline
 from stancewire import frames
