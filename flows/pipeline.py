@@ -8,12 +8,26 @@ from prefect import flow
 
 from flows import stages
 from flows.batches import model_task_runner
-from flows.pipeline_run import ModelsMissing, PublishFailed, RunResult, ValidationFailed, pipeline_run
+from flows.pipeline_run import (
+    InvalidParameters,
+    ModelsMissing,
+    PublishFailed,
+    RunResult,
+    ValidationFailed,
+    pipeline_run,
+)
 from stancewire import __version__
 from stancewire.config import RunParams, build_params
 from tasks.validate import validate_task
 
-__all__ = ["ModelsMissing", "PublishFailed", "RunResult", "ValidationFailed", "stancewire_pipeline"]
+__all__ = [
+    "InvalidParameters",
+    "ModelsMissing",
+    "PublishFailed",
+    "RunResult",
+    "ValidationFailed",
+    "stancewire_pipeline",
+]
 
 
 @flow(name="stancewire", version=__version__)

@@ -15,9 +15,12 @@ from prefect.runtime import flow_run
 
 from expectations import ValidationReport
 from flows.run_summary import build_summary
+from models.loading import pick_device
 from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
 from stancewire.store import Store
+from tasks.inputs.aliases import load_aliases
+from tasks.inputs.claims import load_claims
 
 
 class ValidationFailed(RuntimeError):
@@ -26,6 +29,10 @@ class ValidationFailed(RuntimeError):
 
 class PublishFailed(RuntimeError):
     """The run's data passed validation but the published file could not be replaced (a full disk, say)."""
+
+
+class InvalidParameters(ValueError):
+    """A run parameter that cannot work here (a device this machine lacks): refused before any work."""
 
 
 class ModelsMissing(RuntimeError):
@@ -109,6 +116,7 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
     """Open the store and record the run; when the body (the DAG) is done: finish the run record, publish the
     snapshot if validation passed (else set the working copy aside), export the lake, post the summary artifact, and
     raise ValidationFailed or ModelsMissing when the run must show as failed."""
+    check_before_work(params)
     run_id = str(flow_run.get_id() or uuid.uuid4())
     db_path = Path(params.store.db_path)
     with Store.open_run(db_path, wait_s=params.store.lock_wait_s) as store:
@@ -147,6 +155,18 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
         )
     if params.models.require_models and run.skipped:
         raise ModelsMissing("; ".join(f"{stage}: {why}" for stage, why in run.skipped.items()))
+
+
+def check_before_work(params: RunParams) -> None:
+    """What can be known wrong before the store is opened or a source fetched: the device, the claims file, the
+    alias lists. Each raises with one line naming the fix (InvalidParameters, ClaimsFileError, AliasFileError)."""
+    try:
+        pick_device(params.models.device)
+    except ValueError as exc:
+        raise InvalidParameters(str(exc)) from None
+    if params.inputs.claims_file:
+        load_claims(params.inputs.claims_file)
+    load_aliases(params.inputs.alias_files)
 
 
 def _export(store: Store, run_id: str, db_path: Path, export_dir: str) -> StageOutcome:

@@ -20,6 +20,10 @@ def model_override(model: str | None, revision: str | None, section: str) -> dic
     return {section: ModelSpec(id=model or configured.id, revision=revision).model_dump()}
 
 
+def _missing_path(source: str) -> bool:
+    return "://" not in source and not Path(source).exists()
+
+
 def given(**values: Any) -> dict[str, Any]:
     """The options the user gave (typer's None means not given)."""
     return {k: v for k, v in values.items() if v is not None}
@@ -66,7 +70,8 @@ def run(
     ] = None,
 ) -> None:
     """Run the pipeline once and print its summary."""
-    from flows.pipeline import ModelsMissing, PublishFailed, ValidationFailed, stancewire_pipeline
+    from flows.pipeline import InvalidParameters, ModelsMissing, PublishFailed, ValidationFailed, stancewire_pipeline
+    from flows.pipeline_run import check_before_work
     from flows.stages import SourcesUnreadable
     from stancewire.lake import ExportError
     from stancewire.schema import StoreError
@@ -96,10 +101,17 @@ def run(
         params = build_params(overrides=overrides)
     except ValidationError as exc:
         fail(f"invalid parameters: {validation_problems(exc)}")
+    try:  # before the flow starts: a mistake typed here gets its one line at once, without the engine's log
+        check_before_work(params)
+        if params.fetch.sources and all(_missing_path(s) for s in params.fetch.sources):
+            raise SourcesUnreadable("none of the given sources exists: " + "; ".join(params.fetch.sources))
+    except (InvalidParameters, ClaimsFileError, AliasFileError, SourcesUnreadable) as exc:
+        fail(f"run failed: {exc}")
     try:
         result = stancewire_pipeline(params=params)
     except (
         ValidationFailed,
+        InvalidParameters,
         ModelsMissing,
         PublishFailed,
         SourcesUnreadable,

@@ -162,3 +162,20 @@ def test_a_run_that_cannot_publish_is_recorded_failed_with_one_clear_line(tmp_pa
     statuses = read(db, "SELECT status, summary_md FROM runs ORDER BY started_at").rows()
     assert [s for s, _ in statuses] == ["failed", "succeeded"]
     assert "No space left on device" in statuses[0][1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "mps"], "run failed: device 'mps' is not available here"),
+        (["--device", "gpu"], "invalid parameters: models.device: Input should be 'auto', 'cpu', 'cuda' or 'mps'"),
+        (["--claims", "no-such-claims.yaml"], "run failed: cannot read claims file no-such-claims.yaml"),
+        (["--source", "no/such/folder"], "run failed: none of the given sources exists: no/such/folder"),
+    ],
+)
+def test_common_mistakes_are_refused_before_any_work_with_one_line(tmp_path, args, message):
+    db = tmp_path / "mistake.duckdb"
+    result = CliRunner().invoke(app, ["run", "--db", str(db), *args])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [result.output.strip()] and result.output.startswith(message)
+    assert not db.exists() and not (tmp_path / "mistake.duckdb.work").exists()
