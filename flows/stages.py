@@ -101,6 +101,7 @@ def ner(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner) ->
         model = resident_model("ner", options)
     except ModelUnavailable as exc:
         return StageOutcome(skipped=str(exc))
+    store.record_run_model(run_id, "ner", model.model_id, model.revision)
     articles, sentences = store.pending_ner(model.model_id, model.revision)
     article_ids = articles["article_id"].to_list()
     outcome = StageOutcome(len(article_ids))
@@ -136,6 +137,7 @@ def stance(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner)
         model = resident_model("nli", options)
     except ModelUnavailable as exc:
         return StageOutcome(skipped=str(exc))
+    store.record_run_model(run_id, "nli", model.model_id, model.revision)
     pairs, sentences = store.pending_stance(model.model_id, model.revision)
     outcome = StageOutcome(pairs.height)
     if pairs.is_empty():

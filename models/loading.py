@@ -94,7 +94,7 @@ def resolve(spec: ModelSpec, setting: str = ANY_MODEL_SETTING) -> ResolvedModel:
     if local is not None:
         if not (local / "config.json").is_file():
             raise ModelUnavailable(f"{local} holds no config.json, so it is not a model; set {setting}")
-        return ResolvedModel(spec.id, _local_revision(local), local)
+        return ResolvedModel(str(local), _local_revision(local), local)  # one identity however the path is spelled
     try:
         config = hf_hub_download(spec.id, "config.json", revision=spec.revision, local_files_only=_cache_only())
     except Exception as exc:  # network, missing repo or revision, invalid id, offline without cache

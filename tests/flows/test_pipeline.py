@@ -179,3 +179,15 @@ def test_common_mistakes_are_refused_before_any_work_with_one_line(tmp_path, arg
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [result.output.strip()] and result.output.startswith(message)
     assert not db.exists() and not (tmp_path / "mistake.duckdb.work").exists()
+
+
+def test_the_run_records_the_models_it_resolved(tmp_path, tiny_models):
+    db = tmp_path / "models.duckdb"
+    result = stancewire_pipeline(params=params_for(db, tiny_models))
+    run = read(
+        db, f"SELECT ner_model, ner_revision, nli_model, nli_revision FROM v_runs WHERE run_id = '{result.run_id}'"
+    )
+    row = run.row(0, named=True)
+    assert row["ner_revision"] and row["nli_revision"]  # a local directory's fingerprint, not null
+    mentions = read(db, "SELECT DISTINCT model_id, model_revision FROM mentions").rows()
+    assert mentions == [(row["ner_model"], row["ner_revision"])]

@@ -207,3 +207,11 @@ def test_int8_keeps_feed_forward_output_projections_in_fp32():
         assert kinds[f"encoder.layer.{layer}.output.dense"] is torch.nn.Linear
         for name in ("attention.self.query", "attention.output.dense", "intermediate.dense"):
             assert kinds[f"encoder.layer.{layer}.{name}"] is dynamic
+
+
+def test_a_local_model_is_one_model_however_its_path_is_spelled(tmp_path, monkeypatch):
+    directory = make_tiny_ner(tmp_path / "models" / "ner")
+    monkeypatch.chdir(tmp_path)
+    spellings = [str(directory), "models/ner", "./models/ner", "models/../models/ner/"]
+    identities = {(resolve(ModelSpec(id=s)).model_id, resolve(ModelSpec(id=s)).revision) for s in spellings}
+    assert identities == {(str(directory.resolve()), resolve(ModelSpec(id=str(directory))).revision)}
