@@ -37,7 +37,8 @@ class Case:
 
 def run_all(h: Harness) -> list[Case]:
     cases = [stale_wal, pathological_json, links_out_of_folder, named_credentials, yaml_alias_bomb]
-    cases += [query_sandbox, foreign_database, work_copy_reader, mistyped_source, sitemap_loop, dripped_headers]
+    cases += [query_sandbox, foreign_database, work_copy_reader, killed_command, mistyped_source, sitemap_loop]
+    cases += [dripped_headers, bit_identical_rerun, seeding_leftover]
     return [case(h) for case in cases]
 
 
@@ -238,6 +239,67 @@ def work_copy_reader(h: Harness) -> Case:
         reader.communicate("done\n", timeout=30)
     held = status == 1 and "not a stancewire run" in said and "another run is in progress" not in said
     return Case("a reader holding the work copy", held, note="named as a program, not a run")
+
+
+def killed_command(h: Harness) -> Case:
+    """A command killed with SIGKILL mid-run: its temporary Prefect server must not stay behind."""
+    from flows.cli.watchdog import children
+
+    env = {k: v for k, v in h.env.items() if k != "PREFECT_API_URL"}  # no server configured: a temporary one
+    db = h.root / "hardening" / "killed.duckdb"
+    command = [*_cli(), "run", "--db", str(db), *_models(h)]
+    cli = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def server() -> int | None:
+        return next((p for p, _ in children(cli.pid) if b"uvicorn" in Path(f"/proc/{p}/cmdline").read_bytes()), None)
+
+    deadline = time.monotonic() + 120
+    while (pid := server()) is None and cli.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if pid is None:
+        return Case("killed command's temporary server", False, note="no temporary server seen")
+    time.sleep(1)  # mid-run, as a person or a supervisor would kill it
+    cli.kill()
+    cli.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and b") Z" not in Path(f"/proc/{pid}/stat").read_bytes():
+        if time.monotonic() > deadline:
+            return Case("killed command's temporary server", False, note="still running 10 s later")
+        time.sleep(0.2)
+    return Case("killed command's temporary server", True, note="stopped with the command")
+
+
+def bit_identical_rerun(h: Harness) -> Case:
+    """A run killed while NER lands its third batch, then run again, equals a run never killed, score for score."""
+    root = h.root / "hardening" / "identical"
+    sources = good_articles(root / "in", 30)
+    clean, killed = root / "clean.duckdb", root / "killed.duckdb"
+    h.run(clean, sources)
+    status, _, _ = h.run(killed, sources, extra_env={"STANCEWIRE_FAULT_AT": "mentions:3"})
+    h.run(killed, sources)
+    exact = [  # (query, how many leading columns are the key)
+        ("SELECT mention_id, score FROM mentions", 1),
+        ("SELECT article_id, claim_id, label, score, p_entailment, p_neutral, p_contradiction FROM stance", 2),
+    ]
+    lost = duplicated = differing = 0
+    for sql, key in exact:
+        with duckdb.connect(str(clean), read_only=True) as con:
+            want = con.execute(sql).fetchall()
+        with duckdb.connect(str(killed), read_only=True) as con:
+            got = con.execute(sql).fetchall()
+        lost += len({r[:key] for r in want} - {r[:key] for r in got})
+        duplicated += len(got) - len({r[:key] for r in got})
+        differing += len(set(got) - set(want))
+    held = status == -9 and lost == duplicated == differing == 0
+    return Case("kill during NER, then rerun", held, lost, duplicated, f"{differing} rows differ from a clean run")
+
+
+def seeding_leftover(h: Harness) -> Case:
+    db = h.root / "hardening" / "wal" / "out.duckdb"  # published by stale_wal
+    stale = Path(f"{db}.work.tmp-99999")
+    stale.write_bytes(db.read_bytes())  # what a kill while seeding the work copy leaves
+    code, _, _ = h.run(db, [DEMO / "articles"])
+    return Case("a seeding copy left by a kill", code == 0 and not stale.exists(), note="removed by the next run")
 
 
 def mistyped_source(h: Harness) -> Case:

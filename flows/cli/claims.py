@@ -13,6 +13,7 @@ import typer
 
 from flows.cli.options import DbOption, db_path, fail
 from flows.cli.run import model_override
+from flows.cli.watchdog import guard_children
 from stancewire.config import build_params
 from stancewire.published import claim_list, reader
 
@@ -34,6 +35,7 @@ def _score(db: Path, nli_model: str | None, ner_model: str | None = None) -> Non
             "store": {"db_path": str(db)},
         }
     )
+    guard_children()
     try:
         result = stancewire_pipeline(params=params)
     except (ValidationFailed, ModelsMissing) as exc:

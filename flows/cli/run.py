@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 
 from flows.cli.options import DbOption, fail
+from flows.cli.watchdog import guard_children
 from stancewire.config import ModelSpec, build_params
 from tasks.inputs.yaml_files import validation_problems
 
@@ -70,6 +71,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the pipeline once and print its summary."""
+    guard_children()  # the temporary Prefect server goes when this command goes, even killed
     from flows.pipeline import InvalidParameters, ModelsMissing, PublishFailed, ValidationFailed, stancewire_pipeline
     from flows.pipeline_run import check_before_work
     from flows.stages import SourcesUnreadable
