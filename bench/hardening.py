@@ -35,11 +35,12 @@ class Case:
         return f"{self.name:<40} {verdict:<7} rows lost {self.lost:>3}  duplicated {self.duplicated:>3}  {self.note}"
 
 
-def run_all(h: Harness) -> list[Case]:
+def run_all(h: Harness) -> Iterator[Case]:
     cases = [stale_wal, pathological_json, links_out_of_folder, named_credentials, yaml_alias_bomb]
     cases += [query_sandbox, foreign_database, work_copy_reader, killed_command, mistyped_source, sitemap_loop]
-    cases += [dripped_headers, bit_identical_rerun, seeding_leftover]
-    return [case(h) for case in cases]
+    cases += [dripped_headers, bit_identical_rerun, seeding_leftover, full_disk_at_publish, switches_outside_the_form]
+    for case in cases:
+        yield case(h)  # one at a time, so each line prints as soon as its case ends
 
 
 def _cli_run(h: Harness, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> tuple[int, str, float]:
@@ -300,6 +301,40 @@ def seeding_leftover(h: Harness) -> Case:
     stale.write_bytes(db.read_bytes())  # what a kill while seeding the work copy leaves
     code, _, _ = h.run(db, [DEMO / "articles"])
     return Case("a seeding copy left by a kill", code == 0 and not stale.exists(), note="removed by the next run")
+
+
+def full_disk_at_publish(h: Harness) -> Case:
+    """The disk fills while the snapshot is copied: the published file stays as it was, the run is recorded failed."""
+    root = h.root / "hardening" / "full-disk"
+    db, sources = root / "out.duckdb", good_articles(root / "in", 4)
+    h.run(db, sources[:2])
+    before = table_rows(db)
+    code, _, said = h.run(db, sources, extra_env={"STANCEWIRE_FAULT_FULL_DISK": "publish:1"})
+    unchanged = table_rows(db) == before
+    h.run(db, sources)  # the next run publishes, the failed run's record included
+    with duckdb.connect(str(db), read_only=True) as con:
+        statuses = [s for (s,) in con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()]
+    held = (
+        code == 1
+        and "No space left on device" in said
+        and unchanged
+        and statuses == ["succeeded", "failed", "succeeded"]
+    )
+    return Case("full disk while publishing", held, note=f"published file unchanged; runs {', '.join(statuses)}")
+
+
+def switches_outside_the_form(h: Harness) -> Case:
+    """allow_private_hosts / allow_file_sources: not in the run form, and a run's parameters cannot turn them on."""
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.pipeline import stancewire_pipeline
+    from stancewire.config import FetchOptions, RunParams, build_params
+
+    form = parameter_schema(stancewire_pipeline.fn).model_dump()["definitions"]["FetchOptions"]["properties"]
+    in_form = {"allow_private_hosts", "allow_file_sources"} & set(form)
+    asked = build_params(RunParams(fetch=FetchOptions(allow_private_hosts=True)))
+    held = not in_form and asked.fetch.allow_private_hosts is False
+    return Case("dangerous switches in the run form", held, note="deployment settings only")
 
 
 def mistyped_source(h: Harness) -> Case:
