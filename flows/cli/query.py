@@ -1,6 +1,7 @@
 """`stancewire query`: read-only SQL on the published database."""
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import polars as pl
@@ -12,7 +13,9 @@ from flows.cli.options import DbOption, db_path, fail
 def query(
     sql: Annotated[str, typer.Argument(help="SQL to run read-only against the published database")],
     db: DbOption = None,
-    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | json | parquet (with --output)")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file")] = None,
+    vertical: Annotated[bool, typer.Option(help="Table format: one 'column: value' line each, row by row")] = False,
     max_rows: Annotated[int, typer.Option(help="Rows to show in table format")] = 50,
 ) -> None:
     """Run a read-only SQL query and print the result."""
@@ -21,8 +24,10 @@ def query(
     from stancewire.schema import StoreError
     from stancewire.snapshot import open_readonly
 
-    if fmt not in ("table", "csv", "json"):
-        fail(f"query failed: --format must be table, csv or json, not {fmt!r}")
+    if fmt not in ("table", "csv", "json", "parquet"):
+        fail(f"query failed: --format must be table, csv, json or parquet, not {fmt!r}")
+    if fmt == "parquet" and output is None:
+        fail("query failed: --format parquet writes a file: give it with --output FILE")
     if not sql.strip():
         fail("query failed: the SQL is empty")
     try:
@@ -33,13 +38,37 @@ def query(
             frame = relation.pl()
     except (duckdb.Error, StoreError) as exc:
         fail(f"query failed: {str(exc).splitlines()[0]}")
+    if fmt == "parquet":
+        frame.write_parquet(output)
+        typer.echo(f"{frame.height} rows written to {output}")
+        return
     if fmt == "csv":
-        typer.echo(as_text(frame, nested_as_json=True).write_csv(), nl=False)
+        text = as_text(frame, nested_as_json=True).write_csv()
     elif fmt == "json":
-        typer.echo(as_text(frame, nested_as_json=False).write_json())
+        text = as_text(frame, nested_as_json=False).write_json() + "\n"
+    elif vertical:
+        text = as_vertical(frame.head(max_rows))
     else:
-        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=200):
-            typer.echo(frame)
+        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
+            text = f"{frame}\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"{frame.height} rows written to {output}")
+
+
+def as_vertical(frame: pl.DataFrame, width: int = 100) -> str:
+    """Each row as `column: value` lines (long values cut at `width` characters): readable for wide views."""
+    name_width = max((len(c) for c in frame.columns), default=0)
+    blocks = []
+    for n, row in enumerate(as_text(frame, nested_as_json=True).iter_rows(named=True), start=1):
+        lines = [f"-- row {n} " + "-" * 20]
+        for column, value in row.items():
+            shown = "" if value is None else " ".join(str(value).split())
+            lines.append(f"{column:>{name_width}}: {shown[:width] + ('…' if len(shown) > width else '')}")
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks) + ("\n" if blocks else "(no rows)\n")
 
 
 def as_text(frame: pl.DataFrame, *, nested_as_json: bool) -> pl.DataFrame:
