@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import polars as pl
-from prefect import Task
+from prefect import Task, get_run_logger
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.task_runners import TaskRunner
 
 from flows.batches import chunks, run_batches, split
@@ -110,7 +111,18 @@ def ner(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner) ->
         {"sentences": sentences.filter(pl.col("article_id").is_in(b)), "article_ids": b, "model": model}
         for b in batches
     )
-    return _save_batches(store, run_id, runner, ner_task, inputs, outcome, lambda found: found.mentions.height)
+    progress = Progress("ner", "articles", len(article_ids))
+    return _save_batches(
+        store,
+        run_id,
+        runner,
+        ner_task,
+        inputs,
+        outcome,
+        progress,
+        rows=lambda found: found.mentions.height,
+        done=lambda found: len(found.article_ids),
+    )
 
 
 def link(store: Store, run_id: str, inputs: AnalystFiles) -> StageOutcome:
@@ -157,7 +169,18 @@ def stance(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner)
         }
         for in_batch in (pl.col("article_id").is_in(b) for b in split(article_ids, options.batch_size, runner))
     )
-    return _save_batches(store, run_id, runner, stance_task, inputs, outcome, lambda scored: scored.stance.height)
+    progress = Progress("stance", "(article, claim) pairs", pairs.height)
+    return _save_batches(
+        store,
+        run_id,
+        runner,
+        stance_task,
+        inputs,
+        outcome,
+        progress,
+        rows=lambda scored: scored.stance.height,
+        done=lambda scored: scored.stance.height,
+    )
 
 
 def _save_batches(
@@ -167,7 +190,10 @@ def _save_batches(
     task: Task,
     inputs: Iterable[dict[str, Any]],
     outcome: StageOutcome,
+    progress: "Progress",
+    *,
     rows: Callable[[Any], int],
+    done: Callable[[Any], int],
 ) -> StageOutcome:
     """Save each model batch's result as it comes back. A model that resolved but does not load (broken weights, a
     head of the wrong kind, another revision on a worker) skips the rest of the stage with the reason, as an
@@ -176,9 +202,30 @@ def _save_batches(
         for result in run_batches(runner, task, inputs):
             store.save(result, run_id)
             outcome.rows_out += rows(result)
+            progress.advance(done(result))
     except ModelUnavailable as exc:
         outcome.skipped = str(exc)
     return outcome
+
+
+class Progress:
+    """How far a model stage is: a progress artifact on the run's page in the Prefect UI, and a log line per batch
+    (which the command line prints)."""
+
+    def __init__(self, stage: str, unit: str, total: int) -> None:
+        self.stage, self.unit, self.total, self.done = stage, unit, total, 0
+        key, line = f"stancewire-{stage}-progress", self._line()
+        self.artifact = create_progress_artifact(0.0, key=key, description=line) if total else None
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.artifact is None:
+            return
+        update_progress_artifact(self.artifact, 100.0 * self.done / max(1, self.total), description=self._line())
+        get_run_logger().info(self._line())
+
+    def _line(self) -> str:
+        return f"{self.stage}: {self.done:,} of {self.total:,} {self.unit} done"
 
 
 def resident_model(kind: str, options: ModelOptions) -> ResidentModel:

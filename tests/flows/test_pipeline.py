@@ -191,3 +191,23 @@ def test_the_run_records_the_models_it_resolved(tmp_path, tiny_models):
     assert row["ner_revision"] and row["nli_revision"]  # a local directory's fingerprint, not null
     mentions = read(db, "SELECT DISTINCT model_id, model_revision FROM mentions").rows()
     assert mentions == [(row["ner_model"], row["ner_revision"])]
+
+
+def test_model_stages_report_their_progress(tmp_path, tiny_models):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterType
+
+    params = params_for(tmp_path / "progress.duckdb", tiny_models)
+    params.models.batch_size = 2  # several batches
+    result = stancewire_pipeline(params=params)
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[result.run_id]), type=ArtifactFilterType(any_=["progress"])
+            )
+        )
+    final = {a.key: (a.data, a.description) for a in artifacts}
+    assert set(final) == {"stancewire-ner-progress", "stancewire-stance-progress"}
+    assert all(data == 100.0 for data, _ in final.values())
+    articles = read(tmp_path / "progress.duckdb", "SELECT count(*) n FROM articles")["n"][0]
+    assert final["stancewire-ner-progress"][1] == f"ner: {articles:,} of {articles:,} articles done"
