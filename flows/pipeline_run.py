@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from expectations import ValidationReport
-from flows.run_summary import build_summary
+from flows.run_summary import build_summary, stance_per_claim
 from models.loading import pick_device
 from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
@@ -133,6 +133,7 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
         report = run.report
         status = "succeeded" if report.success else "validation_failed"
         summary = build_summary(store, run_id, list(run.records.values()), report, db_path)
+        per_claim = stance_per_claim(store)
         store.finish_run(run_id, status, run.counts(), summary)
         if report.success:
             try:
@@ -148,6 +149,9 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
             rejected = store.reject(run_id)
     run.result = RunResult(run_id=run_id, db_path=str(db_path), status=status, summary_md=summary)
     create_markdown_artifact(markdown=summary, key="stancewire-run-summary", description=f"stancewire run {run_id}")
+    create_table_artifact(
+        table=per_claim.to_dicts(), key="stancewire-stance-per-claim", description="Latest stance per claim"
+    )
     if not report.success:
         raise ValidationFailed(
             f"data-quality checks failed; nothing was published. This run's data is set aside in {rejected} "

@@ -24,15 +24,9 @@ def md_table(df: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_path: Path) -> str:
-    """`records`: the run's StageRecords (stage, status, rows_in, rows_out, reason), in stage order."""
-    stages = pl.DataFrame(
-        [
-            {"stage": r.stage, "status": r.status, "in": r.rows_in, "out": r.rows_out, "note": r.reason or ""}
-            for r in records
-        ]
-    )
-    claim_stance = store.query(
+def stance_per_claim(store: Store) -> pl.DataFrame:
+    """Per enabled claim: articles by latest label, and the strongest supporting and refuting evidence."""
+    return store.query(
         """
         SELECT c.claim_id, c.text AS claim,
                count(*) FILTER (WHERE s.label = 'SUPPORT') AS support,
@@ -48,6 +42,17 @@ def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_
         GROUP BY ALL ORDER BY c.claim_id
         """
     )
+
+
+def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_path: Path) -> str:
+    """`records`: the run's StageRecords (stage, status, rows_in, rows_out, reason), in stage order."""
+    stages = pl.DataFrame(
+        [
+            {"stage": r.stage, "status": r.status, "in": r.rows_in, "out": r.rows_out, "note": r.reason or ""}
+            for r in records
+        ]
+    )
+    claim_stance = stance_per_claim(store)
     top_entities = store.query(
         "SELECT name AS entity, type, mentions, articles, sources FROM v_entities WHERE mentions > 0 "
         "ORDER BY mentions DESC, name LIMIT 10"

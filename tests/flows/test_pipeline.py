@@ -1,5 +1,6 @@
 """The whole flow on the demo corpus with generated tiny models, through a real (ephemeral) Prefect engine."""
 
+import json
 import shutil
 
 import duckdb
@@ -211,3 +212,13 @@ def test_model_stages_report_their_progress(tmp_path, tiny_models):
     assert all(data == 100.0 for data, _ in final.values())
     articles = read(tmp_path / "progress.duckdb", "SELECT count(*) n FROM articles")["n"][0]
     assert final["stancewire-ner-progress"][1] == f"ner: {articles:,} of {articles:,} articles done"
+    with get_client(sync_client=True) as client:
+        tables = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[result.run_id]), type=ArtifactFilterType(any_=["table"])
+            )
+        )
+    (per_claim,) = [a for a in tables if a.key == "stancewire-stance-per-claim"]
+    rows = json.loads(per_claim.data) if isinstance(per_claim.data, str) else per_claim.data
+    claims = read(tmp_path / "progress.duckdb", "SELECT count(*) n FROM claims")["n"][0]
+    assert len(rows) == claims and {"claim_id", "support", "refute", "neutral", "unrelated"} <= set(rows[0])
