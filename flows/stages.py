@@ -98,11 +98,9 @@ def clean(store: Store, run_id: str, batch_size: int) -> StageOutcome:
 
 
 def ner(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner) -> StageOutcome:
-    try:
-        model = resident_model("ner", options)
-    except ModelUnavailable as exc:
-        return StageOutcome(skipped=str(exc))
-    store.record_run_model(run_id, "ner", model.model_id, model.revision)
+    model = _stage_model(store, run_id, "ner", options)
+    if isinstance(model, str):
+        return StageOutcome(skipped=model)
     articles, sentences = store.pending_ner(model.model_id, model.revision)
     article_ids = articles["article_id"].to_list()
     outcome = StageOutcome(len(article_ids))
@@ -145,11 +143,9 @@ def quantities(store: Store, run_id: str, batch_size: int) -> StageOutcome:
 
 
 def stance(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner) -> StageOutcome:
-    try:
-        model = resident_model("nli", options)
-    except ModelUnavailable as exc:
-        return StageOutcome(skipped=str(exc))
-    store.record_run_model(run_id, "nli", model.model_id, model.revision)
+    model = _stage_model(store, run_id, "nli", options)
+    if isinstance(model, str):
+        return StageOutcome(skipped=model)
     pairs, sentences = store.pending_stance(model.model_id, model.revision)
     outcome = StageOutcome(pairs.height)
     if pairs.is_empty():
@@ -226,6 +222,16 @@ class Progress:
 
     def _line(self) -> str:
         return f"{self.stage}: {self.done:,} of {self.total:,} {self.unit} done"
+
+
+def _stage_model(store: Store, run_id: str, kind: str, options: ModelOptions) -> ResidentModel | str:
+    """The model a stage runs, recorded on the run; or, when it cannot be resolved, why."""
+    try:
+        model = resident_model(kind, options)
+    except ModelUnavailable as exc:
+        return str(exc)
+    store.record_run_model(run_id, kind, model.model_id, model.revision)
+    return model
 
 
 def resident_model(kind: str, options: ModelOptions) -> ResidentModel:
