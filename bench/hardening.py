@@ -242,13 +242,11 @@ def work_copy_reader(h: Harness) -> Case:
     return Case("a reader holding the work copy", held, note="named as a program, not a run")
 
 
-def killed_command(h: Harness) -> Case:
-    """A command killed with SIGKILL mid-run: its temporary Prefect server must not stay behind."""
+def temporary_server_left_behind(command: list[str], env: dict[str, str]) -> str | None:
+    """Start `command` (a `stancewire run` with no Prefect server configured), SIGKILL it a second after its
+    temporary server appears, and say what went wrong: None when the server stopped with the command."""
     from flows.cli.watchdog import children
 
-    env = {k: v for k, v in h.env.items() if k != "PREFECT_API_URL"}  # no server configured: a temporary one
-    db = h.root / "hardening" / "killed.duckdb"
-    command = [*_cli(), "run", "--db", str(db), *_models(h)]
     cli = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def server() -> int | None:
@@ -258,16 +256,26 @@ def killed_command(h: Harness) -> Case:
     while (pid := server()) is None and cli.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     if pid is None:
-        return Case("killed command's temporary server", False, note="no temporary server seen")
+        cli.kill()
+        cli.wait()
+        return "the run started no temporary server"
     time.sleep(1)  # mid-run, as a person or a supervisor would kill it
     cli.kill()
     cli.wait()
     deadline = time.monotonic() + 10
     while Path(f"/proc/{pid}").exists() and b") Z" not in Path(f"/proc/{pid}/stat").read_bytes():
         if time.monotonic() > deadline:
-            return Case("killed command's temporary server", False, note="still running 10 s later")
+            return "the temporary server outlived the killed command by 10 s"
         time.sleep(0.2)
-    return Case("killed command's temporary server", True, note="stopped with the command")
+    return None
+
+
+def killed_command(h: Harness) -> Case:
+    """A command killed with SIGKILL mid-run: its temporary Prefect server must not stay behind."""
+    env = {k: v for k, v in h.env.items() if k != "PREFECT_API_URL"}  # no server configured: a temporary one
+    command = [*_cli(), "run", "--db", str(h.root / "hardening" / "killed.duckdb"), *_models(h)]
+    failure = temporary_server_left_behind(command, env)
+    return Case("killed command's temporary server", failure is None, note=failure or "stopped with the command")
 
 
 def bit_identical_rerun(h: Harness) -> Case:

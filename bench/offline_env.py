@@ -7,13 +7,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
-for _name, _value in {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "HF_HUB_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-    "DASK_LOGGING__DISTRIBUTED": "warning",
-}.items():
+from bench.harness import BASE_ENV  # noqa: E402 - needs the path above
+
+for _name, _value in BASE_ENV.items():
     os.environ.setdefault(_name, _value)

@@ -4,7 +4,11 @@ Every stage function takes and returns frames of these shapes; the store maps th
 `run_id` (and write timestamps) itself, so stage code never deals with run bookkeeping.
 """
 
+from collections.abc import Iterator
+
 import polars as pl
+
+from stancewire.ids import stable_groups
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
 
@@ -214,3 +218,10 @@ def conform(df: pl.DataFrame, schema: dict) -> pl.DataFrame:
     if missing:
         raise ValueError(f"frame lacks columns {missing}")
     return df.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
+def by_stable_group(frame: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """`frame`'s rows, one stable group of articles (stancewire.ids.stable_groups) at a time: what the model stages
+    run together, so results do not depend on what else was pending."""
+    for group in stable_groups(frame["article_id"]):
+        yield frame.filter(pl.col("article_id").is_in(group))

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 from stancewire.faults import fault_point
-from stancewire.schema import StoreError, check_not_newer, schema_version
+from stancewire.schema import StoreError, check_not_newer, scalar, schema_version
 
 
 class StoreBusy(StoreError):
@@ -220,7 +220,7 @@ def _refuse_foreign(db: Path) -> None:
     except duckdb.Error as exc:
         raise StoreError(f"{db} is not a database stancewire can use: {str(exc).splitlines()[0]}") from exc
     try:
-        foreign = schema_version(con) == 0 and con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()[0][0]
+        foreign = schema_version(con) == 0 and scalar(con, "SELECT count(*) FROM duckdb_tables()")
     finally:
         con.close()
     if foreign:

@@ -180,9 +180,11 @@ def _read_listing(
         run.fail(key, exc.reason, exc.detail)
         return
     run.entries.extend(listing.entries)
-    named = {_listing_key(child.url): child for child in reversed(listing.sitemaps)}  # the first naming wins
-    fresh = [child for key, child in reversed(named.items()) if key not in run.listings]
-    children = sorted(fresh, key=_newest_first)[: run.source.options.max_sitemaps]
+    fresh: dict[str, Entry] = {}  # one child per listing, as first named, leaving out the ones read this run
+    for child in listing.sitemaps:
+        if (key := _listing_key(child.url)) not in run.listings:
+            fresh.setdefault(key, child)
+    children = sorted(fresh.values(), key=_newest_first)[: run.source.options.max_sitemaps]
     for child in children:
         seen = known.get(_listing_key(child.url))
         unchanged = (

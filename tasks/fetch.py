@@ -131,7 +131,8 @@ def _fetch_path(batch: "_Batch", source: str, path: Path, max_bytes: int) -> Non
         if not path.exists():
             batch.reject(source, str(path), "not_found", "no such file or directory")
             return
-        if path.is_dir():
+        folder = path.resolve() if path.is_dir() else None
+        if folder:
             files = sorted(p for p in path.rglob("*") if not _is_hidden(p.relative_to(path)) and not p.is_dir())
         else:
             files = [path]
@@ -140,10 +141,9 @@ def _fetch_path(batch: "_Batch", source: str, path: Path, max_bytes: int) -> Non
         return
     if not files:
         batch.reject(source, str(path), "empty_directory", "the directory holds no files")
-    root = path.resolve()
     for file in files:
         try:
-            if path.is_dir() and not file.resolve().is_relative_to(root):
+            if folder and not file.resolve().is_relative_to(folder):
                 # A link inside a folder may point anywhere (another tree, /proc/self/environ): read only the folder.
                 batch.reject(source, str(file), "link_outside_source", "a symbolic link to outside the source folder")
                 continue

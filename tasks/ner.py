@@ -7,8 +7,8 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from stancewire.frames import MENTIONS, conform, empty
-from stancewire.ids import stable_groups, stable_id
+from stancewire.frames import MENTIONS, by_stable_group, conform, empty
+from stancewire.ids import stable_id
 from stancewire.results import NerResult
 
 
@@ -36,8 +36,8 @@ def extract_entities(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
     if sentences.is_empty():
         return empty(MENTIONS)
     rows = []
-    for group in stable_groups(sentences["article_id"]):
-        rows += _mentions(sentences.filter(pl.col("article_id").is_in(group)), model)
+    for group in by_stable_group(sentences):
+        rows += _mentions(group, model)
     if not rows:
         return empty(MENTIONS)
     return conform(pl.DataFrame(rows, schema=MENTIONS), MENTIONS)

@@ -510,26 +510,11 @@ def test_a_foreign_writers_wal_never_bricks_the_published_store(tmp_path):
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the watchdog reads /proc (Linux)")
 def test_a_killed_command_takes_its_temporary_prefect_server_with_it(tmp_path, tiny_models):
-    from flows.cli.watchdog import children
+    from bench.hardening import temporary_server_left_behind
 
     ner, nli = tiny_models
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "HF_HUB_OFFLINE": "1"}
     env.pop("PREFECT_API_URL", None)  # no server configured: the run starts a temporary one
     command = [sys.executable, "-c", "from flows.cli import app; app()", "run", "--db", str(tmp_path / "k.duckdb")]
     command += ["--ner-model", ner.id, "--nli-model", nli.id, "--device", "cpu"]
-    cli = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def server() -> int | None:
-        return next((p for p, _ in children(cli.pid) if b"uvicorn" in Path(f"/proc/{p}/cmdline").read_bytes()), None)
-
-    deadline = time.monotonic() + 120
-    while (pid := server()) is None and cli.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert pid is not None, "the run started no temporary server"
-    time.sleep(1)  # mid-run, as a person or a supervisor would kill it
-    os.kill(cli.pid, signal.SIGKILL)
-    cli.wait()
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{pid}").exists() and b") Z" not in Path(f"/proc/{pid}/stat").read_bytes():
-        assert time.monotonic() < deadline, "the temporary server outlived the killed command"
-        time.sleep(0.2)
+    assert temporary_server_left_behind(command, env) is None

@@ -29,8 +29,7 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from stancewire.frames import QUARANTINE, STANCE, conform, empty
-from stancewire.ids import stable_groups
+from stancewire.frames import QUARANTINE, STANCE, by_stable_group, conform, empty
 from stancewire.results import StanceResult
 from tasks.stance.relevance import MIN_SCORE, WINDOW, select_candidates
 
@@ -160,9 +159,7 @@ def score_stance(
     if candidates.height:
         hypotheses = dict(claims.select("claim_id", "text").iter_rows())
         probs = np.zeros((candidates.height, 3))
-        rows = candidates.with_row_index("row")
-        for group in stable_groups(candidates["article_id"]):  # the same articles always run together
-            part = rows.filter(pl.col("article_id").is_in(group))
+        for part in by_stable_group(candidates.with_row_index("row")):
             pairs_of_group = [(p, hypotheses[c]) for p, c in part.select("text", "claim_id").iter_rows()]
             probs[part["row"].to_numpy()] = model(pairs_of_group)
         scored = candidates.with_columns(
