@@ -69,6 +69,11 @@ def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_
         """,
         [run_id, run_id],
     )
+    cleaning = store.query(
+        "SELECT source, articles, lines_removed, share_removed, main_reason FROM v_cleaning_by_source "
+        "WHERE run_id = ? ORDER BY share_removed DESC, source LIMIT 20",
+        [run_id],
+    )
     sources = store.source_health()
     warnings = [f"- **{r.stage} not run**: {r.reason}" for r in records if r.status == "skipped"]
     warnings += [
@@ -89,6 +94,8 @@ def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_
         md_table(models),
         "## Quarantined in this run",
         md_table(quarantined),
+        "## Text removed as page furniture, per source (this run; a high share means cleaning may misfire there)",
+        md_table(cleaning),
         *(["## Source health", md_table(sources)] if sources.height else []),
         "## Validation",
         report.markdown(),

@@ -150,10 +150,11 @@ def _clean_document(
     decisions = classify_lines(
         item.text, title=_one_line(extracted.title), find_title=extracted.title is None, source_repeated=repeated
     )
-    text = body_text(item.text, decisions)
-    if not text:
+    body = body_text(item.text, decisions)
+    if not body:
         return None, decisions
-    title = extracted.title or next((d.line.text for d in decisions if d.kind == "title"), None)
+    title = _one_line(extracted.title or next((d.line.text for d in decisions if d.kind == "title"), None))
+    text = f"{title}\n\n{body}" if title else body
     language, confidence = detect_language(detector, text)
     if language == UNDETERMINED and extracted.language:
         language = _iso_639_1(extracted.language) or UNDETERMINED
@@ -165,7 +166,7 @@ def _clean_document(
         "doc_id": doc["doc_id"],
         "source": doc["source"],
         "url": url,
-        "title": _one_line(title),
+        "title": title,
         "author": _one_line(extracted.author),
         "published": extracted.published,
         "site": _one_line(extracted.site) or (urlsplit(url).hostname if url and _is_http(url) else None),

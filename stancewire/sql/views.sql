@@ -341,3 +341,21 @@ JOIN groups USING (entity, object_key, unit)
 ORDER BY m.entity, m.object_key, m.unit, m.day, m.low;
 COMMENT ON VIEW v_quantity_conflicts IS
     'Quantities of the same entity and measured thing that articles state incompatibly, with evidence sentences.';
+
+CREATE OR REPLACE VIEW v_cleaning_by_source AS
+WITH removed AS (
+    SELECT article_id, sum(length(text)) AS chars, count(*) AS lines, arg_max(reason, length(text)) AS top_reason
+    FROM boilerplate_lines
+    GROUP BY article_id
+)
+SELECT a.run_id, a.source, count(*) AS articles,
+       sum(length(a.text)) AS chars_kept,
+       coalesce(sum(r.chars), 0) AS chars_removed,
+       coalesce(sum(r.lines), 0) AS lines_removed,
+       round(coalesce(sum(r.chars), 0) / (sum(length(a.text)) + coalesce(sum(r.chars), 0)), 3) AS share_removed,
+       mode(r.top_reason) AS main_reason
+FROM articles a
+LEFT JOIN removed r USING (article_id)
+GROUP BY ALL;
+COMMENT ON VIEW v_cleaning_by_source IS
+    'Per run and source: articles cleaned, characters kept and removed as furniture, and the main removal reason.';

@@ -4,6 +4,8 @@ import codecs
 import re
 import unicodedata
 
+from tasks.text.stopwords import stopwords
+
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -97,19 +99,15 @@ def _char_class(categories: tuple[str, ...]) -> str:
 
 
 _LOWER, _UPPER = _char_class(("Ll",)), _char_class(("Lu", "Lt"))
-# Three lowercase letters glued to a capitalised word ("in RussiaLa Corea") mark a heading whose newline was lost.
-# Requiring the lowercase run keeps "McDonald", "iPhone" or "YouTube" whole; known brand names are kept too.
+# A heading whose newline was lost reads "in RussiaLa Corea": a word glued to a capitalised function word that
+# opens the next sentence. The cut is made only when the first part also stands alone in the text, so names whose
+# parts are glued on purpose ("LinkedIn", "DoubleClick", "YouTube", "McDonald", "iPhone") stay whole.
 _GLUED = re.compile(f"[{_LOWER}]{{3}}(?=[{_UPPER}][{_LOWER}])")
-_CAMEL_CASE_NAMES = frozenset(
-    """
-    AstraZeneca ArcelorMittal BlackBerry BlackRock BuzzFeed CoinBase DoorDash DreamWorks EasyJet ExxonMobil
-    FaceTime GlaxoSmithKline HarperCollins HuffPost JavaScript LinkedIn MasterCard PlayStation PowerPoint
-    PricewaterhouseCoopers RyanAir SharePoint SoftBank TotalEnergies TypeScript WhatsApp WordPress
-    """.split()
-)
+_WORD_CHARS = re.compile(r"\w+")
 
 
 def split_glued_headings(text: str) -> str:
+    words: set[str] | None = None
     parts, last = [], 0
     for match in _GLUED.finditer(text):
         cut = start = end = match.end()
@@ -117,16 +115,23 @@ def split_glued_headings(text: str) -> str:
             start -= 1
         while end < len(text) and text[end].isalpha():
             end += 1
-        if text[start:end] not in _CAMEL_CASE_NAMES:
+        if text[cut:end].lower() not in stopwords():
+            continue
+        if words is None:
+            words = set(_WORD_CHARS.findall(text))
+        if text[start:cut] in words:
             parts += [text[last:cut], "\n"]
             last = cut
     return "".join(parts) + text[last:]
 
 
+def plain_characters(text: str) -> str:
+    """NFC, plain quotes, dashes and spaces, no control characters."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text).translate(_CHAR_MAP))
+
+
 def normalise(text: str) -> str:
     """NFC, plain quotes and spaces, no control characters, single spaces; line breaks and blank lines kept."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).translate(_CHAR_MAP)
-    text = _CONTROL.sub("", text)
-    text = split_glued_headings(text)
+    text = split_glued_headings(plain_characters(text.replace("\r\n", "\n")))
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

@@ -18,6 +18,8 @@ _HEADLINE_SEARCH_LINES = 3
 # paragraphs, minutes for a million), so one hostile page could stall a run.
 MAX_HTML_ELEMENTS = 25_000
 _START_TAG = re.compile(r"<[A-Za-z]")
+# trafilatura writes tables as Markdown rows ("| cell | cell |"); its rule lines and empty rows are not text.
+_TABLE_FILLER = re.compile(r"^[ \t]*\|(?:[ \t]*:?-*:?[ \t]*\|)+[ \t]*$\n?", re.MULTILINE)
 
 
 class ExtractionError(ValueError):
@@ -41,10 +43,10 @@ class Extracted:
     language: str | None = None  # as declared by the source, if at all
 
 
-# The settings with the best body-line F1 of the clean stage on bench/data/html (bench/cleaning_quality.py
-# compares the others): recall mode keeps lists and short paragraphs, and the line-level furniture pass that
-# follows (tasks.text.furniture) removes most of what it lets through.
-TRAFILATURA_OPTIONS: dict[str, Any] = {"include_comments": False, "include_tables": False, "favor_recall": True}
+# trafilatura's defaults, tables included (they become "cell | cell" rows), comments left out: its recall modes
+# extract less on some pages and more furniture on others (bench/peer_extraction.py measures them); the line-level
+# furniture pass that follows (tasks.text.furniture) removes what these settings let through.
+TRAFILATURA_OPTIONS: dict[str, Any] = {"include_comments": False, "include_tables": True}
 
 
 def extract_html(html: str, url: str | None = None, options: Mapping[str, Any] | None = None) -> Extracted:
@@ -66,7 +68,7 @@ def extract_html(html: str, url: str | None = None, options: Mapping[str, Any] |
     if doc is None or not (doc.text or "").strip():
         raise ExtractionError("no_body", "trafilatura found no article body in the HTML")
     return Extracted(
-        body=_drop_headline(doc.text, doc.title),
+        body=_drop_headline(_TABLE_FILLER.sub("", doc.text), doc.title),
         extractor="trafilatura",
         title=doc.title,
         author=doc.author,

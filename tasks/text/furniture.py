@@ -1,23 +1,25 @@
-"""Line-level boilerplate removal for article text that has already lost its HTML.
+"""Line-level furniture removal for article text that has already lost its HTML.
 
-Every non-blank line first gets a class from its own features, in the manner of jusText (Pomikálek 2011):
-`good` (long, stop-word rich prose), `near_good`, `short`, or `bad` when a furniture signal fires. Then short and
-near-good lines take the class of their neighbours, with the document edges counting as bad: a subheading between
-two paragraphs is kept, a short line before the first or after the last paragraph ("Published", a site tag, a
-credit) is not. The furniture signals are structural, not phrases of any one site:
+A line is removed only on positive evidence that it is page furniture, never for being short, first, last or next
+to a removed line: the article's short sentences, subheadings, lists and tables stay. The signals are structural,
+or multilingual cue words kept as data below, never phrases of one site:
 
+- `no_prose`: punctuation, symbols and numbers, or a few stop words standing alone ("on", "|---|").
+- `site_tag`: a bare domain, URL, e-mail or handle.
 - `duplicated_headline`: the title again, doubled, or followed by a site name ("Title - site.tv").
-- `repeated_in_document`: a short line occurring more than once ("Read more" under every teaser, teaser titles).
-- `repeated_in_source`: a short line seen in several documents of the same site or source (footers, menus).
-- `teaser`: other articles' teasers: a run of "Headline - Snippet..." lines, or truncated snippets ending in an
-  ellipsis in a listing.
-- `promo`: "Label: Headline" lines whose label recurs in the document or is a known call to action.
+- `repeated_in_document`: a short line occurring more than once ("Read more" under every teaser, teaser titles);
+  list items and table rows may repeat.
+- `repeated_in_source`: a short line seen in several documents of the same site or source (footers, mastheads).
 - `navigation`: menus and breadcrumbs ("Home | News | Sport", "News › Local"); `dateline`: a short line with a date
   or time and no sentence ("Updated 12.03.2025, 14:20").
-- `furniture_cue`: short lines with a sharing/cookie/subscription/navigation cue in one of the supported languages.
-- `no_prose`: lines made of punctuation, symbols and numbers; `site_tag`: a bare domain, URL, e-mail or handle.
-- `context`: short or near-good lines whose neighbours are furniture or the document edge, and lines that are not
-  sentences after the article's last sentence (links, prompts).
+- `teaser`: other articles' teasers: a run of "Headline - Snippet..." lines, or truncated snippets ending in an
+  ellipsis in a listing.
+- `promo`: "Label: Headline" lines whose label recurs in the document or is a credit, tag or call-to-action label.
+- `byline`: "By Anna Roth", "Von Max Weber, Korrespondent", "Par Julien Marchand - Aujourd'hui à 07:45".
+- `furniture_cue`: short lines with a sharing/cookie/subscription/widget cue in one of the supported languages.
+- `related_list`: the headlines listed under a "Related"/"Mehr zum Thema" cue, up to the next sentence.
+- `before_title`: lines above a plain text's headline that are not sentences (mastheads, kickers, menus).
+- `after_article`: lone words after the article's last sentence (a site's name, a tag, a button).
 
 The title of plain text is the longest headline-shaped line among the opening ones before the first paragraph.
 """
@@ -26,16 +28,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-
-import justext
 
 from stancewire.ids import sha256_hex
+from tasks.text.stopwords import stopwords
 
-GOOD_MIN_CHARS = 100
-NEAR_GOOD_MIN_CHARS = 50
-GOOD_MIN_STOPWORDS = 0.25
-NEAR_GOOD_MIN_STOPWORDS = 0.2
+PROSE_MIN_CHARS = 50
+PROSE_MIN_STOPWORDS = 0.2
 REPEATABLE_MAX_WORDS = 15  # longer lines repeated in a document are more likely quoted text than furniture
 SOURCE_REPEAT_MIN_DOCS = 3  # a line in this many documents of one source is the source's furniture...
 SOURCE_REPEAT_MAX_WORDS = 30  # ...unless it is longer than a newsletter or copyright notice
@@ -50,20 +48,44 @@ TEASER_MIN_SNIPPET_WORDS = 8
 NAV_MIN_ITEMS = 3
 NAV_MAX_ITEM_WORDS = 3
 DATELINE_MAX_WORDS = 20
+STOPWORDS_ALONE_MAX_WORDS = 3
+BYLINE_MAX_WORDS = 12
+AFTER_ARTICLE_MAX_WORDS = 2
 
-_STOPLIST_LANGUAGES = ("English", "Italian", "French", "German", "Spanish", "Portuguese", "Dutch")
-# Calls to action and page chrome, in the supported languages. One signal among many, limited to short lines.
-_CUES = (
-    "read more", "read also", "see also", "related articles", "related stories", "most read", "more stories",
-    "share this", "share on", "follow us", "sign up", "subscribe", "newsletter", "cookie", "privacy policy",
-    "all rights reserved", "advertisement", "sponsored", "click here", "comments", "log in",
-    "leggi anche", "leggi di più", "leggi tutto", "potrebbe interessarti", "condividi su", "seguici", "iscriviti",
-    "abbonati", "pubblicità", "riproduzione riservata", "tutti i diritti riservati", "articoli correlati",
-    "lire aussi", "lire la suite", "à lire aussi", "partager sur", "suivez-nous", "abonnez-vous", "publicité",
-    "tous droits réservés", "lesen sie auch", "mehr zum thema", "weiterlesen", "artikel teilen", "folgen sie uns",
-    "abonnieren", "anzeige", "werbung", "alle rechte vorbehalten", "lee también", "leer más", "compartir en",
-    "síguenos", "suscríbete", "publicidad", "todos los derechos reservados", "noticias relacionadas", "related",
+# Cues that introduce other articles: the headline-shaped lines below them are a related-links list.
+_RELATED_CUES = (
+    "related", "related articles", "related stories", "read also", "see also", "more stories", "most read",
+    "you may also like", "latest news", "more news", "trending", "recommended",
+    "leggi anche", "potrebbe interessarti", "ti può interessare", "più notizie", "articoli correlati", "ultime notizie", "altre notizie", "più letti",
+    "di tendenza", "lire aussi", "à lire aussi", "sur le même sujet", "plus d'actualités", "les plus lus",
+    "lesen sie auch", "mehr zum thema", "das könnte sie auch interessieren", "auch interessant", "meistgelesen",
+    "weitere artikel", "weitere nachrichten", "lee también", "te puede interesar", "noticias relacionadas",
+    "más noticias", "lo más leído",
 )  # fmt: skip
+# Calls to action and page chrome, in the supported languages. One signal among many, limited to short lines.
+_CUES = _RELATED_CUES + (
+    "read more", "share this", "share on", "follow us", "connect with us", "sign up", "subscribe", "newsletter",
+    "cookie", "privacy policy", "all rights reserved", "advertisement", "sponsored", "click here", "comments",
+    "log in", "leave a comment", "listen to this article", "min read", "reading time", "download our app",
+    "was this article helpful", "subscribers only", "got a story", "with reporting by",
+    "leggi di più", "leggi tutto", "condividi su", "seguici", "iscriviti", "abbonati", "pubblicità",
+    "riproduzione riservata", "tutti i diritti riservati", "tempo di lettura", "la nostra app", "con informazioni",
+    "con fonte", "lascia un commento",
+    "lire la suite", "partager sur", "suivez-nous", "abonnez-vous", "publicité", "tous droits réservés",
+    "temps de lecture", "réservé aux abonnés", "cet article vous a été utile", "notre application",
+    "weiterlesen", "artikel teilen", "folgen sie uns", "abonnieren", "anzeige", "werbung", "alle rechte vorbehalten",
+    "lesezeit", "kommentare anzeigen", "nur für abonnenten", "war dieser artikel hilfreich", "unsere app",
+    "leer más", "compartir en", "síguenos", "suscríbete", "publicidad", "todos los derechos reservados",
+    "tiempo de lectura", "deja tu comentario", "exclusivo para suscriptores", "nuestra app",
+)  # fmt: skip
+# Widget labels: a line made only of these (and counts) is a button row ("Print", "Share", "Comments (0)").
+_WIDGET_WORDS = frozenset(
+    """
+    print share comments comment published updated tweet email whatsapp facebook linkedin copy link
+    stampa condividi commenti commenta pubblicato aggiornato imprimer partager commentaires publié
+    drucken teilen kommentare kommentieren veröffentlicht aktualisiert imprimir compartir comentarios publicado
+    """.split()
+)
 # Labels that introduce furniture in "Label: ..." lines: credits, tags, cross-references.
 _LABELS = frozenset(
     """
@@ -72,10 +94,15 @@ _LABELS = frozenset(
     correlati
     """.split()
 )
+# "By", in the supported languages, before an author's name.
+_BYLINE_WORDS = ("by", "von", "par", "por", "di", "de", "door", "da")
 _CUE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c) for c in _CUES) + r")(?!\w)", re.IGNORECASE)
+_RELATED_CUE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c) for c in _RELATED_CUES) + r")(?!\w)", re.I)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 _LETTER = re.compile(r"[^\W\d_]")
+_BYLINE_SPLIT = re.compile(r",|\s[-–—|·•]\s|\s[|·•]|$")
+_NAME_PARTICLES = frozenset("de del della di da van von der den du le la y".split())
 _SITE_TAG = re.compile(
     r"^(?:(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+(?:/\S*)?|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@\w+)$", re.IGNORECASE
 )
@@ -84,6 +111,7 @@ _OMISSION_END = re.compile(r"[(\[](?:\.{3}|…)[)\]]\s*$")
 _TEASER = re.compile(r"^(?P<head>[^.!?]{10,}?) [-–—] (?P<snippet>[\"'«(]?[^\W\d_].*)$")
 _PROMO = re.compile(r"^(?P<label>[^\W\d_][^:.!?]{0,40}?)\s?:\s+(?P<rest>\S.*)$")
 _NAV_SEPARATORS = re.compile(r"\s+[|>»›·•/]\s+|\s*\|\s*")
+_LIST_ITEM = re.compile(r"^(?:[-•*–]\s|\d{1,3}[.)]\s)")
 _NUMERIC_DATE = re.compile(r"(?<!\d)\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})(?!\d)|(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
 _TIME = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])(?::|h)[0-5]\d(?!\d)")
 _MONTHS = (
@@ -115,14 +143,6 @@ class Decision:
     line: Line
     kind: str  # "title" | "body" | "furniture"
     reason: str | None  # why a furniture line is furniture
-
-
-@cache
-def stopwords() -> frozenset[str]:
-    words: set[str] = set()
-    for language in _STOPLIST_LANGUAGES:
-        words |= {w.lower() for w in justext.get_stoplist(language) if w.isalpha()}
-    return frozenset(words)
 
 
 def line_key(text: str) -> str:
@@ -167,6 +187,14 @@ def is_headline(text: str) -> bool:
     )
 
 
+def is_sentence(text: str) -> bool:
+    return text.endswith(_SENTENCE_END)
+
+
+def is_list_item(text: str) -> bool:
+    return bool(_LIST_ITEM.match(text))
+
+
 class _Features:
     def __init__(self, lines: list[Line], title: str | None, source_repeated: frozenset[str]) -> None:
         self.lines = lines
@@ -183,17 +211,21 @@ class _Features:
     def signal(self, i: int) -> str | None:
         """The furniture signal of line i, if any."""
         text, key = self.lines[i].text, self.keys[i]
+        words = key.split()
         if not key or len(_LETTER_OR_DIGIT.findall(text)) < 0.5 * len(text.replace(" ", "")):
+            return "no_prose"
+        if len(words) <= STOPWORDS_ALONE_MAX_WORDS and not is_sentence(text) and set(words) <= stopwords():
             return "no_prose"
         if _SITE_TAG.match(text):
             return "site_tag"
         if self.title_key and _is_headline_copy(key, self.title_key):
             return "duplicated_headline"
-        if self.counts[key] > 1 and (_short(key) or self.keys.index(key) != i):
+        structured = is_list_item(text) or is_table_row(text)
+        if self.counts[key] > 1 and not structured and (_short(key) or self.keys.index(key) != i):
             return "repeated_in_document"
         if _source_repeatable(key) and line_hash(key) in self.source_repeated:
             return "repeated_in_source"
-        if _is_navigation(text):
+        if _is_navigation(text) and not structured:
             return "navigation"
         if _is_dateline(text, key):
             return "dateline"
@@ -201,7 +233,9 @@ class _Features:
             return "teaser"
         if self._promo(text):
             return "promo"
-        if len(key.split()) <= CUE_MAX_WORDS and _CUE.search(text):
+        if len(words) <= BYLINE_MAX_WORDS and not text.endswith(".") and _is_byline(text):
+            return "byline"
+        if set(words) <= _WIDGET_WORDS | {"0"} or (len(words) <= CUE_MAX_WORDS and _CUE.search(text)):
             return "furniture_cue"
         return None
 
@@ -222,10 +256,27 @@ class _Features:
 
     def _promo(self, text: str) -> bool:
         match = _PROMO.match(text)
-        if not match or len(text.split()) > 25 or not match.group("rest")[:1].isupper():
+        if not match or len(text.split()) > 25:
             return False
         label = match.group("label").lower()
-        return label in self.repeated_labels or bool(_CUE.fullmatch(label)) or label in _LABELS
+        if label in _LABELS:
+            return True
+        return match.group("rest")[:1].isupper() and (label in self.repeated_labels or bool(_CUE.fullmatch(label)))
+
+
+def _is_byline(text: str) -> bool:
+    """ "By" and one to four capitalised names, then the end of the line or a separator before a role or a time."""
+    first, _, rest = text.partition(" ")
+    if first.lower() not in _BYLINE_WORDS:
+        return False
+    names = _BYLINE_SPLIT.split(rest, maxsplit=1)[0].split()
+    capitalised = [n for n in names if n not in _NAME_PARTICLES]
+    return 1 <= len(capitalised) <= 4 and all(n[:1].isupper() and _LETTER.match(n) for n in capitalised)
+
+
+def is_table_row(text: str) -> bool:
+    """A table row as extraction writes it: "| cell | cell |"."""
+    return len(text) > 1 and text.startswith("|") and text.endswith("|")
 
 
 def _is_navigation(text: str) -> bool:
@@ -263,16 +314,12 @@ def _is_headline_copy(key: str, title_key: str) -> bool:
     return len(rest) <= 4
 
 
-def _base_class(line: Line) -> str:
-    words = _WORD.findall(line.text.lower())
-    if not words:
-        return "short"
-    stop = sum(w in stopwords() for w in words) / len(words)
-    if len(line.text) >= GOOD_MIN_CHARS and stop >= GOOD_MIN_STOPWORDS:
-        return "good"
-    if len(line.text) >= NEAR_GOOD_MIN_CHARS and stop >= NEAR_GOOD_MIN_STOPWORDS:
-        return "near_good"
-    return "short"
+def _is_prose(text: str) -> bool:
+    if text.endswith(_TERMINAL):
+        return True
+    words = _WORD.findall(text.lower())
+    stop = sum(w in stopwords() for w in words) / len(words) if words else 0.0
+    return len(text) >= PROSE_MIN_CHARS and stop >= PROSE_MIN_STOPWORDS and not is_headline(text)
 
 
 def classify_lines(
@@ -291,22 +338,19 @@ def classify_lines(
     lines = split_lines(text)
     if not lines:
         return []
-    classes = [_base_class(line) for line in lines]
     features = _Features(lines, title, frozenset(source_repeated))
     reasons = [features.signal(i) for i in range(len(lines))]
-    title_idx = _find_title(lines, classes, reasons) if find_title and title is None else None
+    title_idx = _find_title(lines, reasons) if find_title and title is None else None
     if title_idx is not None:
         title_key = features.keys[title_idx]
         for i, key in enumerate(features.keys):
             if i != title_idx and reasons[i] is None and _is_headline_copy(key, title_key):
                 reasons[i] = "duplicated_headline"
-    for i, reason in enumerate(reasons):
-        if reason is not None:
-            classes[i] = "bad"
-    if title_idx is not None:
-        classes[title_idx] = "title"
-    if "good" in classes:  # with no paragraph to anchor on, context would remove everything
-        _revise(classes, reasons, [line.text for line in lines])
+        for i in range(title_idx):
+            if reasons[i] is None and not is_sentence(lines[i].text):
+                reasons[i] = "before_title"
+    _related_lists(lines, reasons)
+    _after_article(lines, reasons, title_idx)
     decisions = []
     for i, line in enumerate(lines):
         kind = "title" if i == title_idx else "furniture" if reasons[i] else "body"
@@ -314,16 +358,11 @@ def classify_lines(
     return decisions
 
 
-def _find_title(lines: list[Line], classes: list[str], signals: list[str | None]) -> int | None:
+def _find_title(lines: list[Line], signals: list[str | None]) -> int | None:
     """The headline among the opening lines: the longest headline-shaped line before the first paragraph (a
     masthead, a byline or a date may stand above or below it)."""
     window = min(TITLE_SEARCH_LINES + TITLE_MAX_GAP_LINES, len(lines))
-
-    def prose(j: int) -> bool:
-        text = lines[j].text
-        return text.endswith(_TERMINAL) or (classes[j] in ("good", "near_good") and not is_headline(text))
-
-    first_prose = next((j for j in range(window) if prose(j)), None)
+    first_prose = next((j for j in range(window) if _is_prose(lines[j].text)), None)
     if first_prose is None:
         return None
     candidates = [
@@ -334,52 +373,28 @@ def _find_title(lines: list[Line], classes: list[str], signals: list[str | None]
     return max(candidates, key=lambda i: len(lines[i].text.split()), default=None)
 
 
-def _revise(classes: list[str], reasons: list[str | None], texts: list[str]) -> None:
-    """jusText's context pass: short lines follow their nearest good/bad neighbours, near-good ones unless both
-    neighbours are bad (a standfirst, a near-good sentence before the first paragraph, stays). The title and the
-    document edges count as bad. Needs at least one good line."""
+def _related_lists(lines: list[Line], reasons: list[str | None]) -> None:
+    """The lines under a related-articles cue that are not sentences: other articles' headlines."""
+    in_list = False
+    for i, line in enumerate(lines):
+        if reasons[i] == "furniture_cue" and _RELATED_CUE.search(line.text) and not is_sentence(line.text):
+            in_list = True
+        elif is_sentence(line.text) and reasons[i] is None:
+            in_list = False
+        elif in_list and reasons[i] is None:
+            reasons[i] = "related_list"
 
-    def neighbour(i: int, step: int, skip_near_good: bool) -> str:
-        i += step
-        while 0 <= i < len(classes):
-            cls = classes[i]
-            if cls in ("good", "bad"):
-                return cls
-            if cls == "title":
-                return "bad"
-            if cls == "near_good" and not skip_near_good:
-                return cls
-            i += step
-        return "bad"
 
-    revised = list(classes)
-    for i, cls in enumerate(classes):
-        if cls != "short":
-            continue
-        prev, nxt = neighbour(i, -1, True), neighbour(i, 1, True)
-        if prev == nxt:
-            revised[i] = prev
-        elif (prev == "bad" and neighbour(i, -1, False) == "near_good") or (
-            nxt == "bad" and neighbour(i, 1, False) == "near_good"
-        ):
-            revised[i] = "good"
-        else:
-            revised[i] = "bad"
-    goods = [i for i, cls in enumerate(classes) if cls == "good"]
-    for i, cls in enumerate(classes):
-        if cls == "near_good":
-            both_bad = neighbour(i, -1, True) == "bad" and neighbour(i, 1, True) == "bad"
-            standfirst = i < goods[0] and texts[i].endswith(_SENTENCE_END)
-            revised[i] = "bad" if both_bad and not standfirst else "good"
-    # An article ends with a sentence: lines without one after its last sentence are links or prompts.
-    last = max(i for i, cls in enumerate(revised) if cls == "good" and (i in goods or texts[i].endswith(_SENTENCE_END)))
-    for i in range(last + 1, len(classes)):
-        if revised[i] == "good" and not texts[i].endswith(_SENTENCE_END):
-            revised[i] = "bad"
-    for i, cls in enumerate(revised):
-        if cls == "bad" and reasons[i] is None:
-            reasons[i] = "context"
-    classes[:] = revised
+def _after_article(lines: list[Line], reasons: list[str | None], title_idx: int | None) -> None:
+    """Lone words after the article's last sentence, list item or table row: the page's foot (a site's name, a tag,
+    a button). Longer lines there may be a signature, an address or a note, and stay."""
+    kept = [i for i, r in enumerate(reasons) if r is None and i != title_idx]
+    ends = [i for i in kept if is_sentence(t := lines[i].text) or is_list_item(t) or is_table_row(t)]
+    if not ends:
+        return
+    for i in kept:
+        if i > ends[-1] and len(lines[i].text.split()) <= AFTER_ARTICLE_MAX_WORDS:
+            reasons[i] = "after_article"
 
 
 def body_text(text: str, decisions: list[Decision]) -> str:

@@ -19,6 +19,7 @@ MIN_CONFIDENCE = 0.7
 LINE_MIN_LETTERS = 40  # shorter lines (headings, names) are too short to overrule the article's language
 LINE_MIN_CONFIDENCE = 0.9
 SAMPLE_CHARS = 2000  # the opening of an article decides its language; longer input only costs time
+LINE_SAMPLE_CHARS = 300  # ...and a few sentences a line's
 
 
 def build_language_detector(languages: Sequence[str] | None = None) -> LanguageDetector:
@@ -62,7 +63,7 @@ def line_languages(detector: LanguageDetector, text: str, article_language: str)
     for no, line in enumerate(text.split("\n")):
         if next(islice(filter(str.isalpha, line), LINE_MIN_LETTERS - 1, None), None) is None:
             continue
-        values = detector.compute_language_confidence_values(line[:SAMPLE_CHARS])
+        values = detector.compute_language_confidence_values(line[:LINE_SAMPLE_CHARS])
         if values and values[0].value >= LINE_MIN_CONFIDENCE:
             code = values[0].language.iso_code_639_1.name.lower()
             if code != article_language:

@@ -60,6 +60,11 @@ def test_demo_corpus_end_to_end_then_incremental_rerun(tmp_path, tiny_models):
     runs = read(db, "SELECT run_id, status FROM runs")
     assert runs.rows() == [(first.run_id, "succeeded")]
     assert "## Stance per claim" in first.summary_md and str(db) in first.summary_md
+    cleaning = read(db, f"SELECT * FROM v_cleaning_by_source WHERE run_id = '{first.run_id}'")
+    assert cleaning["articles"].sum() == counts["a"] and cleaning["share_removed"].is_between(0, 1).all()
+    removed = read(db, "SELECT sum(length(text)) n FROM boilerplate_lines")["n"][0] or 0
+    assert cleaning["chars_removed"].sum() == removed
+    assert "## Text removed as page furniture, per source" in first.summary_md
 
     second = stancewire_pipeline(params=params_for(db, tiny_models))
     stages = read(db, f"SELECT stage, rows_in FROM stage_runs WHERE run_id = '{second.run_id}'")

@@ -67,7 +67,9 @@ def test_clean_plain_text(detector):
     assert article["extractor"] == "plain"
     assert article["language"] == "it" and article["language_confidence"] > 0.9
     assert article["url"] is None and article["published"] is None
+    assert article["text"].startswith("Truppe nordcoreane in Russia\n\nLa Corea del Nord")
     assert result.sentences["text"].to_list() == [
+        "Truppe nordcoreane in Russia",  # the title is the text's first line: NER, quantities and stance see it
         "La Corea del Nord ha inviato altre truppe in Russia.",
         "Il Sig. Rossi ha commentato la notizia con i giornalisti.",
         "Soldati nordcoreani in Russia",
@@ -112,7 +114,7 @@ def test_clean_json_record(detector):
     article = result.articles.row(0, named=True)
     assert (article["language"], article["extractor"], article["site"]) == ("de", "json", "de.example.org")
     assert article["published"] == datetime(2025, 10, 3, 10, tzinfo=UTC)
-    assert result.sentences.height == 2
+    assert result.sentences["text"][0] == "Kurzmeldung" and result.sentences.height == 3
 
 
 def test_declared_language_is_the_fallback_for_short_text(detector):
@@ -199,7 +201,7 @@ def test_task_wrapper_logs_counts(monkeypatch, caplog, detector):
     with caplog.at_level(logging.INFO, logger="test.clean"):
         result = tasks.clean.clean_task.fn(docs(("text/plain", PLAIN_IT), ("text/plain", b"")), detector)
     assert result.articles.height == 1
-    assert "cleaned 2 documents: 1 articles (0 duplicates), 4 sentences, 0 furniture lines removed, 1 quarantined" in (
+    assert "cleaned 2 documents: 1 articles (0 duplicates), 5 sentences, 0 furniture lines removed, 1 quarantined" in (
         caplog.text
     )
 
@@ -222,7 +224,8 @@ def test_furniture_lines_are_removed_and_kept_for_audit(detector):
     assert_consistent(result)
     article = result.articles.row(0, named=True)
     assert article["title"] == "Titolo della notizia sul porto di Valmora"
-    assert "Read More" not in article["text"] and article["text"].startswith("Il porto di Valmora")
+    assert "Read More" not in article["text"]
+    assert article["text"].startswith("Titolo della notizia sul porto di Valmora\n\nIl porto di Valmora")
     removed = result.boilerplate_lines
     assert removed.schema == pl.Schema(BOILERPLATE_LINES)
     assert removed["line_no"].to_list() == [5, 6]

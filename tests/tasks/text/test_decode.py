@@ -57,12 +57,24 @@ def test_normalise_composes_unicode():
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ("Soldati nordcoreani in RussiaLa Corea del Nord", "Soldati nordcoreani in Russia\nLa Corea del Nord"),
-        ("Il contestoSecondo fonti ucraine", "Il contesto\nSecondo fonti ucraine"),
+        (
+            "Soldati nordcoreani in RussiaLa Corea del Nord ha mandato truppe in Russia.",
+            "Soldati nordcoreani in Russia\nLa Corea del Nord ha mandato truppe in Russia.",
+        ),
+        (
+            "Il contestoSecondo fonti ucraine il contesto è cambiato.",
+            "Il contesto\nSecondo fonti ucraine il contesto è cambiato.",
+        ),
         ("da McDonald e con un iPhone su YouTube", "da McDonald e con un iPhone su YouTube"),
         ("profili LinkedIn e chat WhatsApp", "profili LinkedIn e chat WhatsApp"),
         ("the NATO summit and OpenAI and TikTok", "the NATO summit and OpenAI and TikTok"),
         ("BioNTech and DeSantis", "BioNTech and DeSantis"),
+        (
+            "DoubleClick, StackOverflow, KnowledgeCamp und die FuelCell-Familie",
+            "DoubleClick, StackOverflow, KnowledgeCamp und die FuelCell-Familie",
+        ),
+        # "La" would open a sentence, but "Russia" never stands alone: no evidence of a lost line break
+        ("Notizie dalla RussiaLa Corea del Nord", "Notizie dalla RussiaLa Corea del Nord"),
     ],
 )
 def test_split_glued_headings(raw, expected):
@@ -70,9 +82,9 @@ def test_split_glued_headings(raw, expected):
 
 
 def test_normalise_splits_glued_heading_into_its_own_line():
-    assert normalise("Contesto dei fattiIl governo ha deciso.").split("\n") == [
+    assert normalise("Contesto dei fattiIl governo ha deciso. I fatti sono noti.").split("\n") == [
         "Contesto dei fatti",
-        "Il governo ha deciso.",
+        "Il governo ha deciso. I fatti sono noti.",
     ]
 
 

@@ -54,7 +54,8 @@ def test_page_chrome_around_the_article_goes_with_reasons():
     assert got["14.03.2025, 18:30"] == ("furniture", "dateline")
     assert got["Foto: Archivio Gazzetta"] == ("furniture", "promo")
     assert got["gazzettavalmora.example"] == ("furniture", "site_tag")
-    assert got["Gazzetta di Valmora"] == got["di Giulia Ferretti"] == ("furniture", "context")
+    assert got["Gazzetta di Valmora"] == ("furniture", "before_title")
+    assert got["di Giulia Ferretti"] == ("furniture", "byline")
     assert kept(text, find_title=True) == [P1, P2, P3]
 
 
@@ -72,7 +73,7 @@ def test_teaser_listing_with_read_more_and_repeated_titles():
     assert got["Continua a leggere"] == ("furniture", "repeated_in_document")
     assert got["Nuovo ponte sul fiume"] == ("furniture", "repeated_in_document")
     assert got[teasers[1]] == ("furniture", "teaser")
-    assert got["ALTRE NOTIZIE"] == ("furniture", "context")
+    assert got["ALTRE NOTIZIE"] == ("furniture", "furniture_cue")
     assert kept(text) == [P1, P2]
 
 
@@ -126,14 +127,64 @@ def test_cue_phrases_only_on_short_lines():
     assert decide(f"{P1}\n{long_line}\n{P2}")[long_line] == ("body", None)
 
 
-def test_tail_without_sentences_and_standfirst():
+def test_related_cues_and_the_headlines_under_them():
     standfirst = "Diciotto voti a favore e dodici contrari in consiglio."
     text = "\n".join(
         [standfirst, "Redazione | 14 marzo 2025", P1, P2, "Più notizie da Valmora", "Ti può interessare: Il piano"]
     )
     got = decide(text)
     assert got[standfirst] == ("body", None)
-    assert got["Più notizie da Valmora"][0] == got["Ti può interessare: Il piano"][0] == "furniture"
+    assert got["Più notizie da Valmora"] == ("furniture", "furniture_cue")
+    assert got["Ti può interessare: Il piano"] == ("furniture", "promo")
+    related = "\n".join(
+        [P1, "Mehr zum Thema", "Neue Ampel an der Kreuzung Nord", "Busse fahren im Viertelstundentakt", P2]
+    )
+    got = decide(related)
+    assert (
+        got["Neue Ampel an der Kreuzung Nord"]
+        == got["Busse fahren im Viertelstundentakt"]
+        == (
+            "furniture",
+            "related_list",
+        )
+    )
+    assert got[P2] == ("body", None)  # a sentence ends the list
+
+
+def test_short_sentences_stay_wherever_they_stand():
+    """Short first and last sentences, and short sentences next to removed lines, are article text."""
+    text = "\n".join(
+        [
+            "Aveva 91 anni.",
+            P1,
+            "Foto: Archivio",
+            "Ha collaborato con Diane Schuur e Stan Getz.",
+            P2,
+            "Lo ricordano tutti.",
+        ]
+    )
+    got = decide(text)
+    assert got["Foto: Archivio"] == ("furniture", "promo")
+    assert all(
+        got[line] == ("body", None)
+        for line in ("Aveva 91 anni.", "Ha collaborato con Diane Schuur e Stan Getz.", "Lo ricordano tutti.")
+    )
+
+
+def test_lists_and_table_rows_stay_even_at_the_end_and_repeated():
+    items = ["- 350 g Zucker", "- 500 ml Milch", "- Salz", "- Salz"]
+    rows = ["| Squadra | Punti | Gol |", "| Real Collina | 21 | 30 |", "| Virtus Pontesecco | 18 | 25 |"]
+    got = decide("\n".join([P1, "Zutaten", *items, P2, "Classifica", *rows]))
+    assert all(got[line] == ("body", None) for line in [*items, "Zutaten", "Classifica", *rows])
+
+
+def test_bylines_and_widget_rows():
+    text = "\n".join(["By Priya Natarajan, Transport correspondent", P1, "Print", "Share", "Comments (12)", P2])
+    got = decide(text)
+    assert got["By Priya Natarajan, Transport correspondent"] == ("furniture", "byline")
+    assert got["Print"] == got["Share"] == got["Comments (12)"] == ("furniture", "furniture_cue")
+    subheading = "De Madrid a Barcelona en tren"
+    assert decide("\n".join([P1, subheading, P2]))[subheading] == ("body", None)
 
 
 def test_short_texts_without_a_paragraph_are_kept():
