@@ -1,4 +1,4 @@
-"""What int8 dynamic quantisation (`--int8`) costs and buys on CPU: entities vs fp32 on the same sentences, and speed.
+"""What int8 dynamic quantisation (`--precision int8`) costs and buys on CPU: entities vs fp32 on the same sentences, and speed.
 
     python bench/int8_cost.py                       # the trained NER model beside the checkout, when present
     python bench/int8_cost.py --model /models/my-ner --texts /data/articles
@@ -41,7 +41,7 @@ def main() -> None:
     sentences = [a[s:e] for a in articles for s, e in split_sentences(a)]
 
     fp32 = load_ner(ModelSpec(id=str(model)), device="cpu")
-    int8 = load_ner(ModelSpec(id=str(model)), device="cpu", quantize_int8=True)
+    int8 = load_ner(ModelSpec(id=str(model)), device="cpu", precision="int8")
     config = fp32._loaded.model.config
     tokens = sum(len(ids) for ids in fp32._loaded.tokenizer(sentences)["input_ids"])
     print(

@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--new", type=float, nargs="*", default=[0.01, 0.10], help="shares of N added for reruns")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16", "int8"))
     parser.add_argument("--keep", type=Path, help="keep corpora and databases under this directory")
     args = parser.parse_args()
     for noisy in ("great_expectations", "distributed"):
@@ -203,10 +204,15 @@ def main() -> None:
         stack.enter_context(prefect_test_harness(server_startup_timeout=120))
         base = RunParams(
             fetch=FetchOptions(use_registered_sources=False),
-            models=ModelOptions(ner=ner, nli=nli, device=args.device, batch_size=args.batch_size, quantize_int8=False),
+            models=ModelOptions(
+                ner=ner, nli=nli, device=args.device, batch_size=args.batch_size, precision=args.precision
+            ),
             store=StoreOptions(lock_wait_s=5),
         )
-        print(f"# stancewire scale benchmark: {args.size} models, batch size {args.batch_size}, device {args.device}")
+        print(
+            f"# stancewire scale benchmark: {args.size} models, batch size {args.batch_size}, device {args.device}, "
+            f"precision {args.precision}"
+        )
         print(f"CPUs usable: {len(os.sched_getaffinity(0))}; load average at the start: {_load()}")
         per_article: dict[tuple[int, int], float] = {}
         for workers in args.dask_workers:

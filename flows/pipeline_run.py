@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from expectations import ValidationReport
 from flows.run_summary import build_summary, stance_per_claim
 from models.loading import pick_device
+from models.precision import choose_precision
 from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
 from stancewire.store import Store
@@ -162,10 +163,11 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
 
 
 def check_before_work(params: RunParams) -> None:
-    """What can be known wrong before the store is opened or a source fetched: the device, the claims file, the
-    alias lists. Each raises with one line naming the fix (InvalidParameters, ClaimsFileError, AliasFileError)."""
+    """What can be known wrong before the store is opened or a source fetched: the device and precision, the claims
+    file, the alias lists. Each raises with one line naming the fix (InvalidParameters, ClaimsFileError,
+    AliasFileError)."""
     try:
-        pick_device(params.models.device)
+        choose_precision(params.models.precision or "auto", pick_device(params.models.device))
     except ValueError as exc:
         raise InvalidParameters(str(exc)) from None
     if params.inputs.claims_file:

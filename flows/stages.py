@@ -17,9 +17,10 @@ from prefect.task_runners import TaskRunner
 from flows.batches import chunks, run_batches, split
 from flows.link_mentions import link_pending
 from flows.pipeline_run import StageOutcome
-from models.loading import ModelUnavailable, resolve
+from models.loading import ModelUnavailable, pick_device, resolve
 from models.ner import SETTING as NER_SETTING
 from models.nli import SETTING as NLI_SETTING
+from models.precision import Precision, choose_precision
 from models.resident import ResidentModel
 from stancewire.config import AnalystFiles, FetchOptions, ModelOptions
 from stancewire.store import Store
@@ -225,20 +226,29 @@ class Progress:
 
 
 def _stage_model(store: Store, run_id: str, kind: str, options: ModelOptions) -> ResidentModel | str:
-    """The model a stage runs, recorded on the run; or, when it cannot be resolved, why."""
+    """The model a stage runs, recorded on the run with its precision and kernel; or, when it cannot be resolved,
+    why."""
     try:
         model = resident_model(kind, options)
     except ModelUnavailable as exc:
         return str(exc)
-    store.record_run_model(run_id, kind, model.model_id, model.revision)
+    chosen = run_precision(options)
+    store.record_run_model(run_id, kind, model.model_id, model.revision, f"{chosen.name} on {chosen.kernel}")
     return model
 
 
+def run_precision(options: ModelOptions) -> Precision:
+    """The precision the models run at on this machine ("auto" decided here), and what runs it."""
+    return choose_precision(options.precision or "auto", pick_device(options.device or "auto"))
+
+
 def resident_model(kind: str, options: ModelOptions) -> ResidentModel:
-    """The handle the NER ("ner") or stance ("nli") batches carry, named by what the configured model resolves to now;
-    whichever process runs a batch loads the model once (models/resident.py). Raises ModelUnavailable."""
+    """The handle the NER ("ner") or stance ("nli") batches carry, named by what the configured model resolves to now
+    at the precision chosen here; whichever process runs a batch loads the model once (models/resident.py). Raises
+    ModelUnavailable."""
     spec, setting = (options.ner, NER_SETTING) if kind == "ner" else (options.nli, NLI_SETTING)
     resolved = resolve(spec, setting)
+    chosen = run_precision(options)
     return ResidentModel(
-        kind, spec, resolved.model_id, resolved.revision, options.device, options.token_budget, options.quantize_int8
+        kind, spec, resolved.model_id, chosen.tag(resolved.revision), options.device, options.token_budget, chosen.name
     )

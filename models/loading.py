@@ -14,6 +14,7 @@ import torch
 from huggingface_hub import hf_hub_download, list_repo_files, snapshot_download
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from models.precision import Precision, choose_precision
 from stancewire.config import ModelSpec
 
 # RoBERTa-style embeddings reserve the first pad_token_id + 1 positions.
@@ -44,6 +45,7 @@ class LoadedModel:
     model_id: str
     revision: str
     device: torch.device
+    precision: Precision
     max_tokens: int  # longest input (special tokens included) the model accepts
 
 
@@ -54,8 +56,9 @@ class Runner:
         if token_budget < 1:
             raise ValueError("token_budget must be positive")
         self.model_id = loaded.model_id
-        self.revision = loaded.revision
+        self.revision = loaded.precision.tag(loaded.revision)  # what derived rows record
         self.device = str(loaded.device)
+        self.precision = loaded.precision
         self._loaded = loaded
         self._token_budget = token_budget
 
@@ -117,21 +120,18 @@ def pull(spec: ModelSpec) -> Path:
         raise ModelUnavailable(_hub_failure(spec, ANY_MODEL_SETTING, exc)) from exc
 
 
-def load(spec: ModelSpec, auto_class: type, setting: str, device: str, quantize_int8: bool) -> LoadedModel:
-    """Tokenizer and model with its trained head, in eval mode on the chosen device; ModelUnavailable on failure."""
+def load(spec: ModelSpec, auto_class: type, setting: str, device: str, precision: str = "fp32") -> LoadedModel:
+    """Tokenizer and model with its trained head, in eval mode on the chosen device at the chosen precision
+    (models/precision.py); ModelUnavailable on failure, ValueError for a device or precision this machine lacks."""
     target = pick_device(device)
-    if quantize_int8 and target.type != "cpu":
-        raise ValueError(
-            f"int8 quantisation runs on CPU only, but the device is {target}; set --device cpu (STANCEWIRE_DEVICE) "
-            "or turn off --int8 (STANCEWIRE_QUANTIZE_INT8)"
-        )
+    chosen = choose_precision(precision, target)
     resolved = resolve(spec, setting)
     source = str(resolved.directory or spec.id)
     # Pinning the resolved commit keeps weights and recorded revision in step even if a branch moves meanwhile.
     options = {"revision": None if resolved.directory else resolved.revision, "local_files_only": _cache_only()}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **options)
-        model, info = auto_class.from_pretrained(source, dtype=_dtype_for(target), output_loading_info=True, **options)
+        model, info = auto_class.from_pretrained(source, dtype=chosen.dtype, output_loading_info=True, **options)
     except Exception as exc:  # transformers raises OSError, ValueError, KeyError... depending on what is wrong
         if resolved.directory is None:
             raise ModelUnavailable(_hub_failure(spec, setting, exc)) from exc
@@ -146,7 +146,7 @@ def load(spec: ModelSpec, auto_class: type, setting: str, device: str, quantize_
     if not tokenizer.is_fast:
         raise ModelUnavailable(f"{spec.id!r} has no fast tokenizer (tokenizer.json); set {setting} to another model")
     model = model.to(target).eval()
-    if quantize_int8:
+    if chosen.name == "int8":
         model = _quantize_int8(model)
     _limit_cpu_threads()
     return LoadedModel(
@@ -155,6 +155,7 @@ def load(spec: ModelSpec, auto_class: type, setting: str, device: str, quantize_
         model_id=resolved.model_id,
         revision=resolved.revision,
         device=target,
+        precision=chosen,
         max_tokens=_max_tokens(tokenizer, model.config),
     )
 
@@ -216,14 +217,6 @@ def _weights_patterns(repo_id: str, commit: str) -> list[str]:
         return _PULL_PATTERNS + ["*.bin"]
     files = list_repo_files(repo_id, revision=commit)
     return _PULL_PATTERNS + ([] if any(f.endswith(".safetensors") for f in files) else ["pytorch_model*.bin"])
-
-
-def _dtype_for(device: torch.device) -> torch.dtype:
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "mps":
-        return torch.float16
-    return torch.float32
 
 
 def _quantize_int8(model: PreTrainedModel) -> PreTrainedModel:

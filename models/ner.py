@@ -146,8 +146,8 @@ class NerRunner(Runner):
 
 
 def load_ner(
-    spec: ModelSpec, device: str = "auto", token_budget: int | None = None, quantize_int8: bool = False
+    spec: ModelSpec, device: str = "auto", token_budget: int | None = None, precision: str = "fp32"
 ) -> NerRunner:
     """Load a token-classification model (Hub id or local directory); raises ModelUnavailable."""
-    loaded = load(spec, AutoModelForTokenClassification, SETTING, device, quantize_int8)
+    loaded = load(spec, AutoModelForTokenClassification, SETTING, device, precision)
     return NerRunner(loaded, token_budget or default_token_budget(loaded.device))

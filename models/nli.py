@@ -77,8 +77,8 @@ class NliRunner(Runner):
 
 
 def load_nli(
-    spec: ModelSpec, device: str = "auto", token_budget: int | None = None, quantize_int8: bool = False
+    spec: ModelSpec, device: str = "auto", token_budget: int | None = None, precision: str = "fp32"
 ) -> NliRunner:
     """Load a sequence-pair classification (NLI) model (Hub id or local directory); raises ModelUnavailable."""
-    loaded = load(spec, AutoModelForSequenceClassification, SETTING, device, quantize_int8)
+    loaded = load(spec, AutoModelForSequenceClassification, SETTING, device, precision)
     return NliRunner(loaded, token_budget or default_token_budget(loaded.device))

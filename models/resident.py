@@ -33,19 +33,19 @@ class ResidentModel:
     revision: str  # what the flow resolved: a process that finds another revision refuses to run
     device: str = "auto"
     token_budget: int | None = None
-    quantize_int8: bool = False
+    precision: str = "fp32"  # as chosen by the flow (models/precision.py), never "auto"
 
     def __call__(self, inputs: Sequence[Any]) -> Any:
         return self.runner()(inputs)
 
     def runner(self) -> Runner:
-        key = (self.spec.id, self.spec.revision, self.revision, self.device, self.token_budget, self.quantize_int8)
+        key = (self.spec.id, self.spec.revision, self.revision, self.device, self.token_budget, self.precision)
         with _lock:
             cached = _loaded.get(self.kind)
             if cached and cached[0] == key:
                 return cached[1]
             _loaded.pop(self.kind, None)  # free the old model before loading the new one
-            runner = _LOADERS[self.kind](self.spec, self.device, self.token_budget, self.quantize_int8)
+            runner = _LOADERS[self.kind](self.spec, self.device, self.token_budget, self.precision)
             if runner.revision != self.revision:
                 raise ModelUnavailable(
                     f"{self.model_id!r} is revision {runner.revision} on {socket.gethostname()} but the flow resolved "

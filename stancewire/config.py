@@ -24,6 +24,7 @@ DEFAULT_NLI_MODEL = "MoritzLaurer/mDeBERTa-v3-base-xnli-multilingual-nli-2mil7"
 USER_AGENT = f"stancewire/{__version__} (news research crawler; honours robots.txt)"
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
+Precision = Literal["auto", "fp32", "bf16", "fp16", "int8"]
 
 
 class ModelSpec(BaseModel):
@@ -103,9 +104,12 @@ class ModelOptions(BaseModel):
         ge=1,
         description="Padded tokens per model forward pass; empty: 1024 on CPU, 8192 on GPU (README: Model runtime)",
     )
-    quantize_int8: bool | None = Field(
+    precision: Precision | None = Field(
         default=None,
-        description="CPU only: int8 dynamic quantisation of the linear layers, faster at a small accuracy cost",
+        description=(
+            "auto | fp32 | bf16 | fp16 | int8; empty: STANCEWIRE_PRECISION, else auto (bf16 where the CPU or GPU runs "
+            "it natively, fp16 on older GPUs, fp32 otherwise; README: Model runtime)"
+        ),
     )
     batch_size: int = Field(default=256, ge=1, description="Articles per NER/stance task run")
     dask: DaskOptions | None = Field(
@@ -150,7 +154,7 @@ class Settings(BaseSettings):
     nli_revision: str | None = None
     device: Device = "auto"
     token_budget: int | None = None
-    quantize_int8: bool = False
+    precision: Precision = "auto"
     lock_wait_s: float = 600.0
     dask_address: str | None = None  # run NER and stance on this Dask scheduler...
     dask_workers: int | None = None  # ...or on a local cluster of this many workers
@@ -177,7 +181,7 @@ def build_params(params: RunParams | None = None, overrides: dict[str, Any] | No
     models.nli = models.nli or ModelSpec(id=settings.nli_model, revision=settings.nli_revision)
     models.device = models.device or settings.device
     models.token_budget = models.token_budget or settings.token_budget
-    models.quantize_int8 = settings.quantize_int8 if models.quantize_int8 is None else models.quantize_int8
+    models.precision = models.precision or settings.precision
     models.dask = models.dask or settings.dask()
     store.db_path = store.db_path or str(settings.db_path)
     store.lock_wait_s = settings.lock_wait_s if store.lock_wait_s is None else store.lock_wait_s

@@ -241,13 +241,15 @@ class Store:
                 [run_id, _now(), json.dumps(dict(params), default=str), ner_id, ner_rev, nli_id, nli_rev],
             )
 
-    def record_run_model(self, run_id: str, kind: str, model_id: str, revision: str | None) -> None:
-        """The model a stage resolved ("ner" or "nli"): its id and revision, as derived rows record them."""
+    def record_run_model(self, run_id: str, kind: str, model_id: str, revision: str | None, kernel: str) -> None:
+        """The model a stage resolved ("ner" or "nli"): its id and revision, as derived rows record them, and the
+        precision and kernel it ran with."""
         if kind not in ("ner", "nli"):
             raise ValueError(f"model kind must be ner or nli, not {kind!r}")
         with self._transaction("runs"):
             self.con.execute(
-                f"UPDATE runs SET {kind}_model = ?, {kind}_revision = ? WHERE run_id = ?", [model_id, revision, run_id]
+                f"UPDATE runs SET {kind}_model = ?, {kind}_revision = ?, {kind}_kernel = ? WHERE run_id = ?",
+                [model_id, revision, kernel, run_id],
             )
 
     def finish_run(self, run_id: str, status: str, counts: Mapping[str, Any], summary_md: str) -> None:

@@ -46,9 +46,11 @@ def run(
     token_budget: Annotated[
         int | None, typer.Option(help="Padded tokens per model forward pass (default 1024 CPU, 8192 GPU)")
     ] = None,
-    int8: Annotated[
-        bool | None,
-        typer.Option("--int8/--no-int8", help="CPU only: int8-quantised models (faster, slightly less accurate)"),
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            help="auto | fp32 | bf16 | fp16 | int8 (auto: bf16 where the hardware runs it natively, else fp32)"
+        ),
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Articles per NER/stance task run")] = None,
     dask_workers: Annotated[
@@ -90,7 +92,7 @@ def run(
         "models": given(
             device=device,
             token_budget=token_budget,
-            quantize_int8=int8,
+            precision=precision,
             batch_size=batch_size,
             dask=dask,
             require_models=require_models,

@@ -47,8 +47,10 @@ SELECT
     date_diff('millisecond', r.started_at, r.finished_at) / 1000.0 AS duration_s,
     r.ner_model,
     r.ner_revision,
+    r.ner_kernel,
     r.nli_model,
     r.nli_revision,
+    r.nli_kernel,
     r.counts,
     (SELECT string_agg(stage, ', ' ORDER BY stage) FROM stage_runs g
      WHERE g.run_id = r.run_id AND g.status = 'failed') AS failed_stages,

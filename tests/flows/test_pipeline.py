@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import tasks.stance
 from flows.cli import app
 from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
+from flows.stages import run_precision
 from stancewire.config import DEMO_DIR, FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
 
@@ -175,6 +176,7 @@ def test_a_run_that_cannot_publish_is_recorded_failed_with_one_clear_line(tmp_pa
     [
         (["--device", "mps"], "run failed: device 'mps' is not available here"),
         (["--device", "gpu"], "invalid parameters: models.device: Input should be 'auto', 'cpu', 'cuda' or 'mps'"),
+        (["--device", "cpu", "--precision", "fp16"], "run failed: fp16 runs on GPUs only; on CPU set --precision"),
         (["--claims", "no-such-claims.yaml"], "run failed: cannot read claims file no-such-claims.yaml"),
         (["--source", "no/such/folder"], "run failed: none of the given sources exists: no/such/folder"),
     ],
@@ -190,11 +192,12 @@ def test_common_mistakes_are_refused_before_any_work_with_one_line(tmp_path, arg
 def test_the_run_records_the_models_it_resolved(tmp_path, tiny_models):
     db = tmp_path / "models.duckdb"
     result = stancewire_pipeline(params=params_for(db, tiny_models))
-    run = read(
-        db, f"SELECT ner_model, ner_revision, nli_model, nli_revision FROM v_runs WHERE run_id = '{result.run_id}'"
-    )
+    run = read(db, f"SELECT * FROM v_runs WHERE run_id = '{result.run_id}'")
     row = run.row(0, named=True)
     assert row["ner_revision"] and row["nli_revision"]  # a local directory's fingerprint, not null
+    chosen = run_precision(params_for(db, tiny_models).models)
+    assert row["ner_kernel"] == row["nli_kernel"] == f"{chosen.name} on {chosen.kernel}"
+    assert row["ner_revision"].endswith("+bf16") == (chosen.name == "bf16")
     mentions = read(db, "SELECT DISTINCT model_id, model_revision FROM mentions").rows()
     assert mentions == [(row["ner_model"], row["ner_revision"])]
 

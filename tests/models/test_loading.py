@@ -7,6 +7,7 @@ import torch
 from transformers import BertConfig, BertModel
 
 import models.loading
+import models.precision
 from models.loading import ModelUnavailable, pick_device, pull, resolve
 from models.ner import load_ner
 from models.nli import load_nli
@@ -133,30 +134,31 @@ def test_directory_without_model_is_unavailable(tmp_path):
 def test_int8_quantisation_keeps_predictions(tmp_path):
     spec = ModelSpec(id=str(make_tiny_ner(tmp_path / "ner")))
     text = ["Ieri Mario Rossi era a Roma."]
-    quantized = load_ner(spec, device="cpu", quantize_int8=True)
+    quantized = load_ner(spec, device="cpu", precision="int8")
     assert [(m.start, m.end, m.label) for m in quantized(text)[0]] == [
         (m.start, m.end, m.label) for m in load_ner(spec, device="cpu")(text)[0]
     ]
     assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in quantized._loaded.model.modules())
+    assert quantized.revision == load_ner(spec, device="cpu").revision + "+int8"
 
 
-def test_half_precision_path_keeps_predictions(tmp_path, monkeypatch):
-    """The dtype chosen for GPUs, exercised on CPU."""
+def test_bf16_keeps_predictions_and_is_recorded_in_the_revision(tmp_path):
     spec = ModelSpec(id=str(make_tiny_ner(tmp_path / "ner")))
     text = ["Ieri Mario Rossi era a Roma."]
-    full = load_ner(spec, device="cpu")(text)
-    monkeypatch.setattr(models.loading, "_dtype_for", lambda device: torch.bfloat16)
-    half = load_ner(spec, device="cpu")
-    assert half._loaded.model.dtype == torch.bfloat16
-    assert [(m.start, m.end, m.label) for m in half(text)[0]] == [(m.start, m.end, m.label) for m in full[0]]
-    nli = load_nli(ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))), device="cpu")
+    full = load_ner(spec, device="cpu")
+    half = load_ner(spec, device="cpu", precision="bf16")
+    assert half._loaded.model.dtype == torch.bfloat16 and full._loaded.model.dtype == torch.float32
+    assert [(m.start, m.end, m.label) for m in half(text)[0]] == [(m.start, m.end, m.label) for m in full(text)[0]]
+    assert half.revision == f"{full.revision}+bf16" and half.precision.name == "bf16"
+    nli = load_nli(ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))), device="cpu", precision="bf16")
     assert nli([("sì", "yes")]).dtype == np.float64
 
 
-def test_int8_refused_off_cpu_naming_both_settings(tmp_path, monkeypatch):
+def test_int8_refused_off_cpu(tmp_path, monkeypatch):
     monkeypatch.setattr(models.loading, "pick_device", lambda preference: torch.device("cuda"))
-    with pytest.raises(ValueError, match=r"--device cpu .*--int8"):
-        load_ner(ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))), device="cuda", quantize_int8=True)
+    monkeypatch.setattr(models.precision.torch.cuda, "get_device_name", lambda device: "Test GPU")
+    with pytest.raises(ValueError, match=r"int8 runs on CPU only.*--device cpu"):
+        load_ner(ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))), device="cuda", precision="int8")
 
 
 @pytest.mark.parametrize(
@@ -189,7 +191,7 @@ def test_run_parameters_reach_the_runners(tmp_path):
         nli=ModelSpec(id=str(make_tiny_nli(tmp_path / "nli"))),
         device="cpu",
         token_budget=48,
-        quantize_int8=True,
+        precision="int8",
     )
     ner = resident_model("ner", params).runner()
     nli = resident_model("nli", params).runner()
