@@ -10,6 +10,7 @@ are timed around their calls; "other" is the rest of the wall time (Prefect, ope
     python bench/scale.py --sizes 200 1000                  # a quick check
     python bench/scale.py --size base --sizes 1000 --device cuda   # base-size random-weight models
     python bench/scale.py --dask-workers 0 1 2              # in-process, then local Dask clusters of 1 and 2 workers
+    python bench/scale.py --size base --sizes 100 --new --precision fp32 bf16 int8   # articles/s per precision
 
 Tiny models measure the pipeline's plumbing; `--size base` gives both models the XLM-R base shape (12 layers,
 hidden 768, random weights, built as bench/model_runtime.py builds them), which is what model time costs.
@@ -34,6 +35,8 @@ import offline_env  # noqa: F401  (sets up sys.path and the environment before t
 import flows.pipeline  # noqa: E402
 import flows.pipeline_run  # noqa: E402
 from bench import synthetic  # noqa: E402
+from models.loading import run_precision  # noqa: E402
+from models.precision import BACKENDS, PRECISIONS  # noqa: E402
 from stancewire.config import (  # noqa: E402
     AnalystFiles,
     DaskOptions,
@@ -156,6 +159,17 @@ def _load() -> str:
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
+def print_precisions(full_runs: dict[tuple[str, int, int], Run]) -> None:
+    print("\n### Full runs per precision\n")
+    print("| precision | workers | N | articles/s | ner s | stance s | wall s |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
+    for (precision, workers, n), run in full_runs.items():
+        print(
+            f"| {precision} | {workers or 'in-process'} | {n:,} | {n / run.wall:.2f} | "
+            f"{run.seconds.get('ner', 0.0):.1f} | {run.seconds.get('stance', 0.0):.1f} | {run.wall:.1f} |"
+        )
+
+
 def print_scenario(n: int, workers: int, runs: list[Run]) -> None:
     full = runs[0]
     stages = list(dict.fromkeys(stage for run in runs for stage in run.stages))
@@ -189,7 +203,10 @@ def main() -> None:
     parser.add_argument("--new", type=float, nargs="*", default=[0.01, 0.10], help="shares of N added for reruns")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16", "int8"))
+    parser.add_argument(
+        "--precision", nargs="+", default=["auto"], choices=PRECISIONS, help="one scenario set per precision"
+    )
+    parser.add_argument("--backend", default="auto", choices=BACKENDS)
     parser.add_argument("--keep", type=Path, help="keep corpora and databases under this directory")
     args = parser.parse_args()
     for noisy in ("great_expectations", "distributed"):
@@ -202,30 +219,41 @@ def main() -> None:
         root.mkdir(parents=True, exist_ok=True)
         ner, nli = models(root / "models", args.size)
         stack.enter_context(prefect_test_harness(server_startup_timeout=120))
-        base = RunParams(
-            fetch=FetchOptions(use_registered_sources=False),
-            models=ModelOptions(
-                ner=ner, nli=nli, device=args.device, batch_size=args.batch_size, precision=args.precision
-            ),
-            store=StoreOptions(lock_wait_s=5),
-        )
         print(
             f"# stancewire scale benchmark: {args.size} models, batch size {args.batch_size}, device {args.device}, "
-            f"precision {args.precision}"
+            f"backend {args.backend}"
         )
         print(f"CPUs usable: {len(os.sched_getaffinity(0))}; load average at the start: {_load()}")
         per_article: dict[tuple[int, int], float] = {}
-        for workers in args.dask_workers:
-            for n in args.sizes:
-                try:
-                    runs = scenario(root / f"n{n}-w{workers}", n, workers, args.new, base)
-                except Exception as exc:  # one configuration failing must not cost the others
-                    print(f"\n### N = {n:,}, dask workers {workers}: FAILED: {type(exc).__name__}: {exc}")
-                    traceback.print_exc(limit=3)
-                    continue
-                print_scenario(n, workers, runs)
-                per_article[(workers, n)] = runs[0].wall / n
-        if per_article:
+        full_runs: dict[tuple[str, int, int], Run] = {}
+        for precision in args.precision:
+            options = ModelOptions(
+                ner=ner,
+                nli=nli,
+                device=args.device,
+                batch_size=args.batch_size,
+                precision=precision,
+                backend=args.backend,
+            )
+            chosen = run_precision(options)
+            print(f"\n## precision {precision}: {chosen.describe()}")
+            base = RunParams(
+                fetch=FetchOptions(use_registered_sources=False), models=options, store=StoreOptions(lock_wait_s=5)
+            )
+            for workers in args.dask_workers:
+                for n in args.sizes:
+                    try:
+                        runs = scenario(root / f"{precision}-n{n}-w{workers}", n, workers, args.new, base)
+                    except Exception as exc:  # one configuration failing must not cost the others
+                        print(f"\n### N = {n:,}, dask workers {workers}: FAILED: {type(exc).__name__}: {exc}")
+                        traceback.print_exc(limit=3)
+                        continue
+                    print_scenario(n, workers, runs)
+                    per_article[(workers, n)] = runs[0].wall / n
+                    full_runs[(chosen.describe(), workers, n)] = runs[0]
+        if len(args.precision) > 1:
+            print_precisions(full_runs)
+        if per_article and len(args.precision) == 1:  # one precision: the table would mix them
             print("\n### Linearity: full-run wall time per article\n")
             print("| workers | " + " | ".join(f"N = {n:,}" for n in args.sizes) + " | ratio largest/smallest |")
             print("|---|" + "--:|" * (len(args.sizes) + 1))

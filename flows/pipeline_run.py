@@ -15,8 +15,7 @@ from prefect.runtime import flow_run
 
 from expectations import ValidationReport
 from flows.run_summary import build_summary, stance_per_claim
-from models.loading import pick_device
-from models.precision import choose_precision
+from models.loading import run_precision
 from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
 from stancewire.store import Store
@@ -167,7 +166,7 @@ def check_before_work(params: RunParams) -> None:
     file, the alias lists. Each raises with one line naming the fix (InvalidParameters, ClaimsFileError,
     AliasFileError)."""
     try:
-        choose_precision(params.models.precision or "auto", pick_device(params.models.device))
+        run_precision(params.models)
     except ValueError as exc:
         raise InvalidParameters(str(exc)) from None
     if params.inputs.claims_file:

@@ -17,10 +17,9 @@ from prefect.task_runners import TaskRunner
 from flows.batches import chunks, run_batches, split
 from flows.link_mentions import link_pending
 from flows.pipeline_run import StageOutcome
-from models.loading import ModelUnavailable, pick_device, resolve
+from models.loading import ModelUnavailable, resolve, run_precision
 from models.ner import SETTING as NER_SETTING
 from models.nli import SETTING as NLI_SETTING
-from models.precision import Precision, choose_precision
 from models.resident import ResidentModel
 from stancewire.config import AnalystFiles, FetchOptions, ModelOptions
 from stancewire.store import Store
@@ -232,14 +231,8 @@ def _stage_model(store: Store, run_id: str, kind: str, options: ModelOptions) ->
         model = resident_model(kind, options)
     except ModelUnavailable as exc:
         return str(exc)
-    chosen = run_precision(options)
-    store.record_run_model(run_id, kind, model.model_id, model.revision, f"{chosen.name} on {chosen.kernel}")
+    store.record_run_model(run_id, kind, model.model_id, model.revision, run_precision(options).describe())
     return model
-
-
-def run_precision(options: ModelOptions) -> Precision:
-    """The precision the models run at on this machine ("auto" decided here), and what runs it."""
-    return choose_precision(options.precision or "auto", pick_device(options.device or "auto"))
 
 
 def resident_model(kind: str, options: ModelOptions) -> ResidentModel:
@@ -250,5 +243,12 @@ def resident_model(kind: str, options: ModelOptions) -> ResidentModel:
     resolved = resolve(spec, setting)
     chosen = run_precision(options)
     return ResidentModel(
-        kind, spec, resolved.model_id, chosen.tag(resolved.revision), options.device, options.token_budget, chosen.name
+        kind,
+        spec,
+        resolved.model_id,
+        chosen.tag(resolved.revision),
+        options.device,
+        options.token_budget,
+        chosen.name,
+        chosen.backend,
     )

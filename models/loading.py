@@ -14,8 +14,9 @@ import torch
 from huggingface_hub import hf_hub_download, list_repo_files, snapshot_download
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from models import onnx_runtime
 from models.precision import Precision, choose_precision
-from stancewire.config import ModelSpec
+from stancewire.config import ModelOptions, ModelSpec
 
 # RoBERTa-style embeddings reserve the first pad_token_id + 1 positions.
 _OFFSET_POSITION_MODELS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"}
@@ -90,6 +91,14 @@ def pick_device(preference: str = "auto") -> torch.device:
     return device
 
 
+def run_precision(options: ModelOptions) -> Precision:
+    """The precision and backend a run's models run at on this machine ("auto" decided here), and what runs them.
+    ValueError naming the fix for a device, precision or backend this machine lacks."""
+    return choose_precision(
+        options.precision or "auto", pick_device(options.device or "auto"), options.backend or "auto"
+    )
+
+
 def resolve(spec: ModelSpec, setting: str = ANY_MODEL_SETTING) -> ResolvedModel:
     """The model's identity without loading it: a Hub id's commit (fetching config.json at most), or a local
     directory's fingerprint. Raises ModelUnavailable."""
@@ -120,11 +129,14 @@ def pull(spec: ModelSpec) -> Path:
         raise ModelUnavailable(_hub_failure(spec, ANY_MODEL_SETTING, exc)) from exc
 
 
-def load(spec: ModelSpec, auto_class: type, setting: str, device: str, precision: str = "fp32") -> LoadedModel:
-    """Tokenizer and model with its trained head, in eval mode on the chosen device at the chosen precision
-    (models/precision.py); ModelUnavailable on failure, ValueError for a device or precision this machine lacks."""
+def load(
+    spec: ModelSpec, auto_class: type, setting: str, device: str, precision: str = "fp32", backend: str = "torch"
+) -> LoadedModel:
+    """Tokenizer and model with its trained head, in eval mode on the chosen device at the chosen precision and
+    backend (models/precision.py); ModelUnavailable on failure, ValueError for a device, precision or backend this
+    machine lacks."""
     target = pick_device(device)
-    chosen = choose_precision(precision, target)
+    chosen = choose_precision(precision, target, backend)
     resolved = resolve(spec, setting)
     source = str(resolved.directory or spec.id)
     # Pinning the resolved commit keeps weights and recorded revision in step even if a branch moves meanwhile.
@@ -146,9 +158,11 @@ def load(spec: ModelSpec, auto_class: type, setting: str, device: str, precision
     if not tokenizer.is_fast:
         raise ModelUnavailable(f"{spec.id!r} has no fast tokenizer (tokenizer.json); set {setting} to another model")
     model = model.to(target).eval()
-    if chosen.name == "int8":
-        model = _quantize_int8(model)
     _limit_cpu_threads()
+    if chosen.backend == "onnx":
+        model = onnx_runtime.to_onnx(model, tokenizer, resolved.model_id, resolved.revision, chosen.name, usable_cpus())
+    elif chosen.name == "int8":
+        model = _quantize_int8(model)
     return LoadedModel(
         tokenizer=tokenizer,
         model=model,
@@ -223,7 +237,7 @@ def _quantize_int8(model: PreTrainedModel) -> PreTrainedModel:
     """int8 linear layers (weights per output channel, activations per batch), except the feed-forward output
     projections: their inputs, after the activation function, have outliers that 8 bits cannot resolve. Keeping them
     in fp32 moved entity agreement with fp32 from F1 0.81 to 0.93 on Italian news, for a CPU-time speed-up of 1.3x
-    instead of 1.56x (bench/int8_cost.py)."""
+    instead of 1.56x (an exploratory comparison; bench/model_runtime.py measures the current scheme)."""
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     intermediate = getattr(model.config, "intermediate_size", None)

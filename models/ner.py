@@ -146,8 +146,12 @@ class NerRunner(Runner):
 
 
 def load_ner(
-    spec: ModelSpec, device: str = "auto", token_budget: int | None = None, precision: str = "fp32"
+    spec: ModelSpec,
+    device: str = "auto",
+    token_budget: int | None = None,
+    precision: str = "fp32",
+    backend: str = "torch",
 ) -> NerRunner:
     """Load a token-classification model (Hub id or local directory); raises ModelUnavailable."""
-    loaded = load(spec, AutoModelForTokenClassification, SETTING, device, precision)
+    loaded = load(spec, AutoModelForTokenClassification, SETTING, device, precision, backend)
     return NerRunner(loaded, token_budget or default_token_budget(loaded.device))

@@ -77,8 +77,12 @@ class NliRunner(Runner):
 
 
 def load_nli(
-    spec: ModelSpec, device: str = "auto", token_budget: int | None = None, precision: str = "fp32"
+    spec: ModelSpec,
+    device: str = "auto",
+    token_budget: int | None = None,
+    precision: str = "fp32",
+    backend: str = "torch",
 ) -> NliRunner:
     """Load a sequence-pair classification (NLI) model (Hub id or local directory); raises ModelUnavailable."""
-    loaded = load(spec, AutoModelForSequenceClassification, SETTING, device, precision)
+    loaded = load(spec, AutoModelForSequenceClassification, SETTING, device, precision, backend)
     return NliRunner(loaded, token_budget or default_token_budget(loaded.device))

@@ -34,18 +34,27 @@ class ResidentModel:
     device: str = "auto"
     token_budget: int | None = None
     precision: str = "fp32"  # as chosen by the flow (models/precision.py), never "auto"
+    backend: str = "torch"  # likewise
 
     def __call__(self, inputs: Sequence[Any]) -> Any:
         return self.runner()(inputs)
 
     def runner(self) -> Runner:
-        key = (self.spec.id, self.spec.revision, self.revision, self.device, self.token_budget, self.precision)
+        key = (
+            self.spec.id,
+            self.spec.revision,
+            self.revision,
+            self.device,
+            self.token_budget,
+            self.precision,
+            self.backend,
+        )
         with _lock:
             cached = _loaded.get(self.kind)
             if cached and cached[0] == key:
                 return cached[1]
             _loaded.pop(self.kind, None)  # free the old model before loading the new one
-            runner = _LOADERS[self.kind](self.spec, self.device, self.token_budget, self.precision)
+            runner = _LOADERS[self.kind](self.spec, self.device, self.token_budget, self.precision, self.backend)
             if runner.revision != self.revision:
                 raise ModelUnavailable(
                     f"{self.model_id!r} is revision {runner.revision} on {socket.gethostname()} but the flow resolved "

@@ -25,6 +25,7 @@ USER_AGENT = f"stancewire/{__version__} (news research crawler; honours robots.t
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["auto", "fp32", "bf16", "fp16", "int8"]
+Backend = Literal["auto", "torch", "onnx"]
 
 
 class ModelSpec(BaseModel):
@@ -111,6 +112,13 @@ class ModelOptions(BaseModel):
             "it natively, fp16 on older GPUs, fp32 otherwise; README: Model runtime)"
         ),
     )
+    backend: Backend | None = Field(
+        default=None,
+        description=(
+            "auto | torch | onnx; empty: STANCEWIRE_BACKEND, else auto (ONNX Runtime for fp32 on CPU where the onnx "
+            "extra is installed, torch otherwise)"
+        ),
+    )
     batch_size: int = Field(default=256, ge=1, description="Articles per NER/stance task run")
     dask: DaskOptions | None = Field(
         default=None,
@@ -155,6 +163,7 @@ class Settings(BaseSettings):
     device: Device = "auto"
     token_budget: int | None = None
     precision: Precision = "auto"
+    backend: Backend = "auto"
     lock_wait_s: float = 600.0
     dask_address: str | None = None  # run NER and stance on this Dask scheduler...
     dask_workers: int | None = None  # ...or on a local cluster of this many workers
@@ -182,6 +191,7 @@ def build_params(params: RunParams | None = None, overrides: dict[str, Any] | No
     models.device = models.device or settings.device
     models.token_budget = models.token_budget or settings.token_budget
     models.precision = models.precision or settings.precision
+    models.backend = models.backend or settings.backend
     models.dask = models.dask or settings.dask()
     store.db_path = store.db_path or str(settings.db_path)
     store.lock_wait_s = settings.lock_wait_s if store.lock_wait_s is None else store.lock_wait_s

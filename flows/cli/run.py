@@ -52,6 +52,10 @@ def run(
             help="auto | fp32 | bf16 | fp16 | int8 (auto: bf16 where the hardware runs it natively, else fp32)"
         ),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="auto | torch | onnx (auto: ONNX Runtime for fp32 on CPU where installed, else torch)"),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Articles per NER/stance task run")] = None,
     dask_workers: Annotated[
         int | None, typer.Option(min=1, help="Run NER and stance on a local Dask cluster of this many worker processes")
@@ -93,6 +97,7 @@ def run(
             device=device,
             token_budget=token_budget,
             precision=precision,
+            backend=backend,
             batch_size=batch_size,
             dask=dask,
             require_models=require_models,

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import tasks.stance
 from flows.cli import app
 from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
-from flows.stages import run_precision
+from models.loading import run_precision
 from stancewire.config import DEMO_DIR, FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
 
@@ -196,7 +196,7 @@ def test_the_run_records_the_models_it_resolved(tmp_path, tiny_models):
     row = run.row(0, named=True)
     assert row["ner_revision"] and row["nli_revision"]  # a local directory's fingerprint, not null
     chosen = run_precision(params_for(db, tiny_models).models)
-    assert row["ner_kernel"] == row["nli_kernel"] == f"{chosen.name} on {chosen.kernel}"
+    assert row["ner_kernel"] == row["nli_kernel"] == chosen.describe()
     assert row["ner_revision"].endswith("+bf16") == (chosen.name == "bf16")
     mentions = read(db, "SELECT DISTINCT model_id, model_revision FROM mentions").rows()
     assert mentions == [(row["ner_model"], row["ner_revision"])]

@@ -62,3 +62,43 @@ def test_cpu_flags_read_from_cpuinfo(tmp_path, monkeypatch):
         assert cpu_flags() == frozenset()
     finally:
         cpu_flags.cache_clear()
+
+
+@pytest.fixture
+def onnx_installed(monkeypatch):
+    def set_installed(installed: bool):
+        monkeypatch.setattr(models.precision.onnx_runtime, "available", lambda: installed)
+
+    return set_installed
+
+
+def test_auto_backend_runs_fp32_on_onnx_runtime_where_installed(flags, onnx_installed):
+    flags("avx2")
+    onnx_installed(True)
+    assert choose_precision("auto", CPU).backend == "onnx"
+    assert choose_precision("int8", CPU).backend == "torch"  # torch's int8 scheme unless onnx is asked for
+    assert choose_precision("fp32", CPU, "torch").backend == "torch"
+    onnx_installed(False)
+    assert choose_precision("auto", CPU).backend == "torch"
+
+
+def test_onnx_backend_refusals_name_the_fix(flags, onnx_installed, monkeypatch):
+    flags("avx512_bf16")
+    onnx_installed(False)
+    with pytest.raises(ValueError, match=r"stancewire\[onnx\]"):
+        choose_precision("fp32", CPU, "onnx")
+    onnx_installed(True)
+    assert choose_precision("auto", CPU, "onnx") == Precision("fp32", choose_precision("fp32", CPU).kernel, "onnx")
+    with pytest.raises(ValueError, match="set --backend torch for bf16"):
+        choose_precision("bf16", CPU, "onnx")
+    with pytest.raises(ValueError, match="runs on CPU only.*--backend torch"):
+        choose_precision("auto", torch.device("cuda"), "onnx")
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
+        choose_precision("auto", CPU, "tensorrt")
+
+
+def test_onnx_int8_is_told_apart_from_torch_int8_but_fp32_is_one_result():
+    assert Precision("fp32", "cpu", "onnx").tag("abc") == Precision("fp32", "cpu", "torch").tag("abc") == "abc"
+    assert Precision("int8", "cpu", "onnx").tag("abc") == "abc+int8-onnx"
+    assert Precision("int8", "cpu", "torch").tag("abc") == "abc+int8"
+    assert Precision("bf16", "cpu avx512_bf16").describe() == "bf16 on cpu avx512_bf16 (torch)"
