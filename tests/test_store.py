@@ -523,7 +523,7 @@ def test_an_analysts_query_is_read_only_and_blind_to_other_files(tmp_path, sql):
     allowed = CliRunner().invoke(app, ["query", "--db", str(db), "SELECT count(*) AS n FROM documents"])
     assert allowed.exit_code == 0 and "2" in allowed.output
     refused = CliRunner().invoke(app, ["query", "--db", str(db), sql.format(db=db, out=out, secret=secret)])
-    assert refused.exit_code == 1 and "query failed" in refused.output
+    assert refused.exit_code == 2 and "query failed" in refused.output
     assert "secret" not in refused.output.replace(str(secret), "")
     assert sorted(p.name for p in out.iterdir()) == []
 

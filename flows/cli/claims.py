@@ -11,7 +11,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from flows.cli.options import DbOption, db_path, fail
+from flows.cli.options import BAD_INPUT, MODELS_MISSING, VALIDATION_FAILED, DbOption, db_path, fail
 from flows.cli.run import model_override
 from flows.cli.watchdog import guard_children
 from stancewire.config import build_params
@@ -38,8 +38,10 @@ def _score(db: Path, nli_model: str | None, ner_model: str | None = None) -> Non
     guard_children()
     try:
         result = stancewire_pipeline(params=params)
-    except (ValidationFailed, ModelsMissing) as exc:
-        fail(f"\nrun failed: {exc}")
+    except ValidationFailed as exc:
+        fail(f"\nrun failed: {exc}", VALIDATION_FAILED)
+    except ModelsMissing as exc:
+        fail(f"\nrun failed: {exc}", MODELS_MISSING)
     typer.echo(result.summary_md)
 
 
@@ -90,7 +92,7 @@ def add(
         frame = claims_frame([claim])
     except (ValidationError, ClaimsFileError) as exc:
         typer.echo(f"invalid claim: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(BAD_INPUT) from None
     _write(db_path(db), frame)
     _finish(db_path(db), score, nli_model)
 
@@ -109,7 +111,7 @@ def import_(
         frame = load_claims(path)
     except ClaimsFileError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(BAD_INPUT) from None
     _write(db_path(db), frame)
     typer.echo(f"{frame.height} claims imported")
     _finish(db_path(db), score, nli_model)

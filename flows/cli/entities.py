@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from flows.cli.options import DbOption, WaitOption, db_path, fail
+from flows.cli.options import VALIDATION_FAILED, DbOption, WaitOption, db_path, fail
 from stancewire.published import (
     Query,
     entities_by_id_or_key,
@@ -106,7 +106,7 @@ def _change(db: Path | None, wait_s: float, publish: bool, edit: Any) -> None:
                 return
             report = validate_all(store, f"entities-{uuid.uuid4()}")
             if not report.success:
-                fail(f"not published, validation failed:\n{report.markdown()}")
+                fail(f"not published, validation failed:\n{report.markdown()}", VALIDATION_FAILED)
             store.publish()
             typer.echo(f"published {store.db_path}")
     except StoreBusy as exc:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from flows.cli.options import MODELS_MISSING
 from flows.cli.run import model_override
 
 app = typer.Typer(help="Model cache management.", no_args_is_help=True)
@@ -34,4 +35,4 @@ def pull(
             typer.echo(f"{spec.id}: {exc}", err=True)
             failed = True
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(MODELS_MISSING)

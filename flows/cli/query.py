@@ -7,7 +7,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from flows.cli.options import DbOption, db_path, fail
+from flows.cli.options import BAD_INPUT, DbOption, db_path, fail
 
 
 def query(
@@ -25,19 +25,21 @@ def query(
     from stancewire.snapshot import open_readonly
 
     if fmt not in ("table", "csv", "json", "parquet"):
-        fail(f"query failed: --format must be table, csv, json or parquet, not {fmt!r}")
+        fail(f"query failed: --format must be table, csv, json or parquet, not {fmt!r}", BAD_INPUT)
     if fmt == "parquet" and output is None:
-        fail("query failed: --format parquet writes a file: give it with --output FILE")
+        fail("query failed: --format parquet writes a file: give it with --output FILE", BAD_INPUT)
     if not sql.strip():
-        fail("query failed: the SQL is empty")
+        fail("query failed: the SQL is empty", BAD_INPUT)
     try:
         with open_readonly(db_path(db), sandboxed=True) as con:
             relation = con.sql(sql)
             if relation is None:
-                fail("query failed: the statement returns no rows; give a SELECT")
+                fail("query failed: the statement returns no rows; give a SELECT", BAD_INPUT)
             frame = relation.pl()
-    except (duckdb.Error, StoreError) as exc:
+    except StoreError as exc:
         fail(f"query failed: {str(exc).splitlines()[0]}")
+    except duckdb.Error as exc:  # the SQL: syntax, unknown names, refused statements
+        fail(f"query failed: {str(exc).splitlines()[0]}", BAD_INPUT)
     if fmt == "parquet":
         frame.write_parquet(output)
         typer.echo(f"{frame.height} rows written to {output}")

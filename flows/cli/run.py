@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from flows.cli.options import DbOption, fail
+from flows.cli.options import BAD_INPUT, MODELS_MISSING, VALIDATION_FAILED, DbOption, fail
 from flows.cli.watchdog import guard_children
 from stancewire.config import ModelSpec, build_params
 from tasks.inputs.yaml_files import validation_problems
@@ -109,25 +109,21 @@ def run(
     try:
         params = build_params(overrides=overrides)
     except ValidationError as exc:
-        fail(f"invalid parameters: {validation_problems(exc)}")
+        fail(f"invalid parameters: {validation_problems(exc)}", BAD_INPUT)
     try:  # before the flow starts: a mistake typed here gets its one line at once, without the engine's log
         check_before_work(params)
         if params.fetch.sources and all(_missing_path(s) for s in params.fetch.sources):
             raise SourcesUnreadable("none of the given sources exists: " + "; ".join(params.fetch.sources))
     except (InvalidParameters, ClaimsFileError, AliasFileError, SourcesUnreadable) as exc:
-        fail(f"run failed: {exc}")
+        fail(f"run failed: {exc}", BAD_INPUT)
     try:
         result = stancewire_pipeline(params=params)
-    except (
-        ValidationFailed,
-        InvalidParameters,
-        ModelsMissing,
-        PublishFailed,
-        SourcesUnreadable,
-        ClaimsFileError,
-        AliasFileError,
-        StoreError,
-        ExportError,
-    ) as exc:
+    except (InvalidParameters, SourcesUnreadable, ClaimsFileError, AliasFileError) as exc:
+        fail(f"\nrun failed: {exc}", BAD_INPUT)
+    except ValidationFailed as exc:
+        fail(f"\nrun failed: {exc}", VALIDATION_FAILED)
+    except ModelsMissing as exc:
+        fail(f"\nrun failed: {exc}", MODELS_MISSING)
+    except (PublishFailed, StoreError, ExportError) as exc:
         fail(f"\nrun failed: {exc}")
     typer.echo(result.summary_md)

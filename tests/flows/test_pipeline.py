@@ -142,7 +142,7 @@ def test_a_run_whose_given_sources_all_fail_ends_with_one_clear_line(tmp_path):
     result = CliRunner().invoke(
         app, ["run", "--db", str(db), "--no-claims", "--source", str(missing), "--source", str(empty_dir)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input
     assert (
         f"run failed: none of the given sources could be read: {missing} (not_found); {empty_dir} (empty_directory)"
         in result.output
@@ -184,7 +184,7 @@ def test_a_run_that_cannot_publish_is_recorded_failed_with_one_clear_line(tmp_pa
 def test_common_mistakes_are_refused_before_any_work_with_one_line(tmp_path, args, message):
     db = tmp_path / "mistake.duckdb"
     result = CliRunner().invoke(app, ["run", "--db", str(db), *args])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input
     assert result.output.strip().splitlines() == [result.output.strip()] and result.output.startswith(message)
     assert not db.exists() and not (tmp_path / "mistake.duckdb.work").exists()
 
@@ -230,3 +230,26 @@ def test_model_stages_report_their_progress(tmp_path, tiny_models):
     rows = json.loads(per_claim.data) if isinstance(per_claim.data, str) else per_claim.data
     claims = read(tmp_path / "progress.duckdb", "SELECT count(*) n FROM claims")["n"][0]
     assert len(rows) == claims and {"claim_id", "support", "refute", "neutral", "unrelated"} <= set(rows[0])
+
+
+def test_exit_codes_tell_a_failed_validation_and_missing_models_apart(tmp_path, tiny_models, monkeypatch):
+    ner, nli = tiny_models
+    broken = tmp_path / "broken-ner"
+    shutil.copytree(ner.id, broken)
+    (broken / "model.safetensors").write_bytes(b"not weights")
+    command = ["run", "--nli-model", nli.id, "--device", "cpu"]
+    missing = CliRunner().invoke(
+        app, [*command, "--db", str(tmp_path / "m.duckdb"), "--ner-model", str(broken), "--require-models"]
+    )
+    assert missing.exit_code == 4, missing.output
+    assert "run failed:" in missing.output and str(broken) in missing.output
+
+    real_aggregate = tasks.stance.aggregate
+    monkeypatch.setattr(
+        tasks.stance,
+        "aggregate",
+        lambda scored, **kw: real_aggregate(scored, **kw).with_columns(p_entailment=pl.col("p_entailment") + 0.3),
+    )
+    invalid = CliRunner().invoke(app, [*command, "--db", str(tmp_path / "v.duckdb"), "--ner-model", ner.id])
+    assert invalid.exit_code == 3, invalid.output
+    assert "run failed:" in invalid.output and not (tmp_path / "v.duckdb").exists()

@@ -63,7 +63,7 @@ def test_binary_is_base64_and_nested_values_json_in_csv(published):
 )
 def test_bad_sql_gets_one_line(published, sql, message):
     code, out = query(published, sql)
-    assert code == 1 and out.startswith("query failed:") and message in out
+    assert code == 2 and out.startswith("query failed:") and message in out
     assert len(out.strip().splitlines()) == 1 and "Traceback" not in out
 
 
@@ -74,7 +74,7 @@ def test_parquet_and_files_and_a_vertical_view_for_wide_rows(published, tmp_path
     code, said = query(published, "--format", "parquet", "--output", str(out), "SELECT * FROM documents")
     assert code == 0 and said.strip() == f"2 rows written to {out}"
     assert pl.read_parquet(out)["payload"].dtype == pl.Binary and pl.read_parquet(out).height == 2
-    assert query(published, "--format", "parquet", "SELECT 1")[0] == 1  # a file is needed
+    assert query(published, "--format", "parquet", "SELECT 1")[0] == 2  # bad input: a file is needed
     csv_file = tmp_path / "a.csv"
     assert query(published, "--format", "csv", "-o", str(csv_file), "SELECT 1 AS one")[0] == 0
     assert csv_file.read_text() == "one\n1\n"
