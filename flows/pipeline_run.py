@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from expectations import ValidationReport
 from flows.run_summary import build_summary, stance_per_claim
+from flows.stance_chart import data_url, stance_by_day, stance_chart_svg
 from models.loading import run_precision
 from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
@@ -134,6 +135,7 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
         status = "succeeded" if report.success else "validation_failed"
         summary = build_summary(store, run_id, list(run.records.values()), report, db_path)
         per_claim = stance_per_claim(store)
+        chart = stance_chart_svg(stance_by_day(store))
         store.finish_run(run_id, status, run.counts(), summary)
         if report.success:
             try:
@@ -152,6 +154,12 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
     create_table_artifact(
         table=per_claim.to_dicts(), key="stancewire-stance-per-claim", description="Latest stance per claim"
     )
+    if chart:
+        create_image_artifact(
+            image_url=data_url(chart),
+            key="stancewire-stance-over-time",
+            description="Net support per claim and day: (supporting - refuting) / scored articles",
+        )
     if not report.success:
         raise ValidationFailed(
             f"data-quality checks failed; nothing was published. This run's data is set aside in {rejected} "

@@ -44,6 +44,16 @@ def stance_per_claim(store: Store) -> pl.DataFrame:
     )
 
 
+def _scored(claim_stance: pl.DataFrame) -> bool:
+    return bool(claim_stance.select(pl.sum_horizontal("support", "refute", "neutral", "unrelated").sum()).item())
+
+
+def _not_yet(what: str, records: Sequence[Any], stage: str) -> str:
+    """Say why a table is empty, so that zeros are not read as a result."""
+    skipped = any(r.stage == stage and r.status == "skipped" for r in records)
+    return f"_{what} yet" + (f": the {stage} stage did not run (see Warnings)_" if skipped else "_")
+
+
 def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_path: Path) -> str:
     """`records`: the run's StageRecords (stage, status, rows_in, rows_out, reason), in stage order."""
     stages = pl.DataFrame(
@@ -87,9 +97,11 @@ def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_
         "## Stages",
         md_table(stages),
         "## Stance per claim (all articles in the store, latest score per model)",
-        md_table(claim_stance),
+        md_table(claim_stance)
+        if _scored(claim_stance)
+        else _not_yet("no article has a stance score", records, "stance"),
         "## Top entities",
-        md_table(top_entities),
+        md_table(top_entities) if top_entities.height else _not_yet("no entities", records, "ner"),
         "## Models used in this run",
         md_table(models),
         "## Quarantined in this run",

@@ -106,6 +106,8 @@ def test_missing_models_are_reported_not_invented(tmp_path, tiny_models):
     missing = ModelSpec(id=str(tmp_path / "no-such-model"))
     result = stancewire_pipeline(params=with_models(params_for(db, tiny_models), ner=missing, nli=missing))
     assert "ner not run" in result.summary_md and "stance not run" in result.summary_md
+    assert "_no article has a stance score yet: the stance stage did not run (see Warnings)_" in result.summary_md
+    assert "_no entities yet: the ner stage did not run (see Warnings)_" in result.summary_md
     assert read(db, "SELECT count(*) n FROM mentions")["n"][0] == 0
     stages = dict(read(db, "SELECT stage, status FROM stage_runs").iter_rows())
     assert stages["ner"] == "skipped" and stages["stance"] == "skipped"
@@ -230,6 +232,16 @@ def test_model_stages_report_their_progress(tmp_path, tiny_models):
     rows = json.loads(per_claim.data) if isinstance(per_claim.data, str) else per_claim.data
     claims = read(tmp_path / "progress.duckdb", "SELECT count(*) n FROM claims")["n"][0]
     assert len(rows) == claims and {"claim_id", "support", "refute", "neutral", "unrelated"} <= set(rows[0])
+    with get_client(sync_client=True) as client:
+        images = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[result.run_id]), type=ArtifactFilterType(any_=["image"])
+            )
+        )
+    days = read(tmp_path / "progress.duckdb", "SELECT count(DISTINCT day) n FROM v_claim_support_by_source_day")
+    assert days["n"][0] >= 2  # the demo corpus spans several days
+    (chart,) = [a for a in images if a.key == "stancewire-stance-over-time"]
+    assert chart.data.startswith("data:image/svg+xml;base64,")
 
 
 def test_exit_codes_tell_a_failed_validation_and_missing_models_apart(tmp_path, tiny_models, monkeypatch):
