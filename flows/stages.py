@@ -204,14 +204,19 @@ def _save_batches(
     return outcome
 
 
+# Called with (stage, unit, done, total) as a model stage advances, in the flow's process: the command line's bar.
+PROGRESS_LISTENERS: list[Callable[[str, str, int, int], None]] = []
+
+
 class Progress:
-    """How far a model stage is: a progress artifact on the run's page in the Prefect UI, and a log line per batch
-    (which the command line prints)."""
+    """How far a model stage is: a progress artifact on the run's page in the Prefect UI, a log line per batch, and
+    whatever PROGRESS_LISTENERS show."""
 
     def __init__(self, stage: str, unit: str, total: int) -> None:
         self.stage, self.unit, self.total, self.done = stage, unit, total, 0
         key, line = f"stancewire-{stage}-progress", self._line()
         self.artifact = create_progress_artifact(0.0, key=key, description=line) if total else None
+        self._tell()
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -219,6 +224,11 @@ class Progress:
             return
         update_progress_artifact(self.artifact, 100.0 * self.done / max(1, self.total), description=self._line())
         get_run_logger().info(self._line())
+        self._tell()
+
+    def _tell(self) -> None:
+        for listener in PROGRESS_LISTENERS:
+            listener(self.stage, self.unit, self.done, self.total)
 
     def _line(self) -> str:
         return f"{self.stage}: {self.done:,} of {self.total:,} {self.unit} done"

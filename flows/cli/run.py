@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 
 from flows.cli.options import BAD_INPUT, MODELS_MISSING, VALIDATION_FAILED, DbOption, fail
+from flows.cli.progress import progress_bars
 from flows.cli.watchdog import guard_children
 from stancewire.config import ModelSpec, build_params
 from tasks.inputs.yaml_files import validation_problems
@@ -65,6 +66,10 @@ def run(
         typer.Option(help="Run NER and stance on the Dask cluster at this scheduler address (tcp://host:8786)"),
     ] = None,
     require_models: Annotated[bool, typer.Option(help="Fail when a model cannot be loaded")] = False,
+    progress: Annotated[
+        bool | None,
+        typer.Option("--progress/--no-progress", help="Progress bars for NER and stance (default: on a terminal)"),
+    ] = None,
     allow_private_hosts: Annotated[
         bool,
         typer.Option(help="Allow fetching from loopback/private addresses (as STANCEWIRE_ALLOW_PRIVATE_HOSTS=true)"),
@@ -117,7 +122,8 @@ def run(
     except (InvalidParameters, ClaimsFileError, AliasFileError, SourcesUnreadable) as exc:
         fail(f"run failed: {exc}", BAD_INPUT)
     try:
-        result = stancewire_pipeline(params=params)
+        with progress_bars(progress):
+            result = stancewire_pipeline(params=params)
     except (InvalidParameters, SourcesUnreadable, ClaimsFileError, AliasFileError) as exc:
         fail(f"\nrun failed: {exc}", BAD_INPUT)
     except ValidationFailed as exc:

@@ -1,6 +1,7 @@
 """The whole flow on the demo corpus with generated tiny models, through a real (ephemeral) Prefect engine."""
 
 import json
+import re
 import shutil
 
 import duckdb
@@ -265,3 +266,17 @@ def test_exit_codes_tell_a_failed_validation_and_missing_models_apart(tmp_path, 
     invalid = CliRunner().invoke(app, [*command, "--db", str(tmp_path / "v.duckdb"), "--ner-model", ner.id])
     assert invalid.exit_code == 3, invalid.output
     assert "run failed:" in invalid.output and not (tmp_path / "v.duckdb").exists()
+
+
+def test_the_command_line_shows_a_progress_bar_per_model_stage(tmp_path, tiny_models):
+    ner, nli = tiny_models
+    db = tmp_path / "bars.duckdb"
+    command = ["run", "--db", str(db), "--ner-model", ner.id, "--nli-model", nli.id, "--batch-size", "3"]
+    shown = CliRunner().invoke(app, [*command, "--progress"])
+    assert shown.exit_code == 0, shown.output
+    articles = read(db, "SELECT count(*) n FROM articles")["n"][0]
+    pairs = read(db, "SELECT count(*) n FROM stance")["n"][0]
+    assert re.search(rf"ner \(articles\)\s.*{articles}/{articles}", shown.output)
+    assert re.search(rf"stance \(\(article, claim\) pairs\)\s.*{pairs}/{pairs}", shown.output)
+    quiet = CliRunner().invoke(app, [*command, "--db", str(tmp_path / "quiet.duckdb"), "--no-progress"])
+    assert quiet.exit_code == 0 and "ner (articles)" not in quiet.output
