@@ -386,3 +386,33 @@ def create_views(out_dir: str | Path, views_db: str | Path) -> list[str]:
             ]
     except duckdb.Error as exc:
         raise ExportError(f"cannot create the views in {target}: {exc}") from exc
+
+
+def open_lake(out_dir: str | Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the export's views (its tables and v_* views, read from its Parquet files),
+    then blinded to every file outside the export and to extensions, like the store's sandbox. DuckDB's
+    allowed_directories also lets COPY write into the export, so callers run only SELECT statements
+    (`only_selects`)."""
+    out = Path(os.path.abspath(out_dir))
+    script = out / VIEWS_FILE
+    if not script.is_file():
+        raise ExportError(f"{script} not found: {out} holds no stancewire export (stancewire export {out_dir})")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(script.read_text(encoding="utf-8"))
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET allowed_directories = ?", [[f"{out}/"]])
+        for setting in ("enable_external_access", "autoinstall_known_extensions", "autoload_known_extensions"):
+            con.execute(f"SET {setting} = false")
+        con.execute("SET lock_configuration = true")
+    except duckdb.Error as exc:
+        con.close()
+        raise ExportError(f"cannot read the export in {out}: {str(exc).splitlines()[0]}") from exc
+    return con
+
+
+def only_selects(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse any statement but SELECT (ValueError naming it)."""
+    for statement in con.extract_statements(sql):
+        if statement.type != duckdb.StatementType.SELECT:
+            raise ValueError(f"only SELECT runs on a lake, not {statement.type.name}")

@@ -310,3 +310,28 @@ def test_export_runs_while_another_process_holds_the_run(published, tmp_path):
     finally:
         holder.communicate("", timeout=30)
     assert holder.returncode == 0
+
+
+def test_query_reads_a_lake_through_its_views_and_writes_nothing(published, tmp_path):
+    db, _ = published
+    out, secret = tmp_path / "lake", tmp_path / "secret.csv"
+    secret.write_text("a\nsecret\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["export", str(out), "--db", str(db)]).exit_code == 0
+    sql = "SELECT (SELECT count(*) FROM stance) s, (SELECT count(*) FROM v_article_stance) v"
+    from_lake = runner.invoke(app, ["query", "--lake", str(out), "--format", "csv", sql])
+    from_db = runner.invoke(app, ["query", "--db", str(db), "--format", "csv", sql])
+    assert from_lake.exit_code == 0, from_lake.output
+    assert from_lake.output == from_db.output and from_lake.output.splitlines()[1] != "0,0"
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    for bad in (
+        f"COPY (SELECT 1) TO '{out}/stance/x.parquet'",
+        f"SELECT * FROM read_csv('{secret}')",
+        "CREATE TABLE t AS SELECT 1",
+    ):
+        refused = runner.invoke(app, ["query", "--lake", str(out), bad])
+        assert refused.exit_code == 2 and refused.output.startswith("query failed:"), (bad, refused.output)
+        assert "secret" not in refused.output.replace(str(secret), "")
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    nothing = runner.invoke(app, ["query", "--lake", str(tmp_path), "SELECT 1"])
+    assert nothing.exit_code == 1 and "holds no stancewire export" in nothing.output

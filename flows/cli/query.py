@@ -17,10 +17,15 @@ def query(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file")] = None,
     vertical: Annotated[bool, typer.Option(help="Table format: one 'column: value' line each, row by row")] = False,
     max_rows: Annotated[int, typer.Option(help="Rows to show in table format")] = 50,
+    lake: Annotated[
+        Path | None,
+        typer.Option(help="Query a Parquet export (stancewire export DIR) through its views instead of the database"),
+    ] = None,
 ) -> None:
     """Run a read-only SQL query and print the result."""
     import duckdb
 
+    from stancewire.lake import ExportError, only_selects, open_lake
     from stancewire.schema import StoreError
     from stancewire.snapshot import open_readonly
 
@@ -31,13 +36,17 @@ def query(
     if not sql.strip():
         fail("query failed: the SQL is empty", BAD_INPUT)
     try:
-        with open_readonly(db_path(db), sandboxed=True) as con:
+        with open_lake(lake) if lake else open_readonly(db_path(db), sandboxed=True) as con:
+            if lake:
+                only_selects(con, sql)
             relation = con.sql(sql)
             if relation is None:
                 fail("query failed: the statement returns no rows; give a SELECT", BAD_INPUT)
             frame = relation.pl()
-    except StoreError as exc:
+    except (StoreError, ExportError) as exc:
         fail(f"query failed: {str(exc).splitlines()[0]}")
+    except ValueError as exc:
+        fail(f"query failed: {exc}", BAD_INPUT)
     except duckdb.Error as exc:  # the SQL: syntax, unknown names, refused statements
         fail(f"query failed: {str(exc).splitlines()[0]}", BAD_INPUT)
     if fmt == "parquet":
