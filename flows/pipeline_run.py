@@ -16,7 +16,9 @@ from prefect.runtime import flow_run
 from expectations import ValidationReport
 from flows.run_summary import build_summary, stance_per_claim
 from flows.stance_chart import data_url, stance_by_day, stance_chart_svg
-from models.loading import run_precision
+from models.loading import ModelUnavailable, check_local, run_precision
+from models.ner import SETTING as NER_SETTING
+from models.nli import SETTING as NLI_SETTING
 from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
 from stancewire.store import Store
@@ -170,12 +172,14 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
 
 
 def check_before_work(params: RunParams) -> None:
-    """What can be known wrong before the store is opened or a source fetched: the device and precision, the claims
-    file, the alias lists. Each raises with one line naming the fix (InvalidParameters, ClaimsFileError,
-    AliasFileError)."""
+    """What can be known wrong before the store is opened or a source fetched: the device and precision, local model
+    directories, the claims file, the alias lists. Each raises with one line naming the fix (InvalidParameters,
+    ClaimsFileError, AliasFileError)."""
     try:
         run_precision(params.models)
-    except ValueError as exc:
+        check_local(params.models.ner, NER_SETTING)
+        check_local(params.models.nli, NLI_SETTING)
+    except (ValueError, ModelUnavailable) as exc:
         raise InvalidParameters(str(exc)) from None
     if params.inputs.claims_file:
         load_claims(params.inputs.claims_file)

@@ -114,6 +114,13 @@ def resolve(spec: ModelSpec, setting: str = ANY_MODEL_SETTING) -> ResolvedModel:
     return ResolvedModel(spec.id, Path(config).parent.name, None)  # the snapshot folder is named by its commit
 
 
+def check_local(spec: ModelSpec, setting: str = ANY_MODEL_SETTING) -> None:
+    """A local model directory's mistakes, found without asking the Hub: a path that does not exist, or a directory
+    without config.json. Raises ModelUnavailable; a Hub id passes (it is resolved when its stage runs)."""
+    if _local_dir(spec, setting) is not None:
+        resolve(spec, setting)
+
+
 def pull(spec: ModelSpec) -> Path:
     """Download the model into the Hugging Face cache (offline: find it there); return its local directory."""
     resolved = resolve(spec)

@@ -104,7 +104,7 @@ def test_injected_bad_probability_fails_validation_and_publishes_nothing(tmp_pat
 
 def test_missing_models_are_reported_not_invented(tmp_path, tiny_models):
     db = tmp_path / "nomodel.duckdb"
-    missing = ModelSpec(id=str(tmp_path / "no-such-model"))
+    missing = ModelSpec(id="example-org/not-in-the-cache")  # offline: a Hub model that cannot be had
     result = stancewire_pipeline(params=with_models(params_for(db, tiny_models), ner=missing, nli=missing))
     assert "ner not run" in result.summary_md and "stance not run" in result.summary_md
     assert "_no article has a stance score yet: the stance stage did not run (see Warnings)_" in result.summary_md
@@ -182,6 +182,7 @@ def test_a_run_that_cannot_publish_is_recorded_failed_with_one_clear_line(tmp_pa
         (["--device", "cpu", "--precision", "fp16"], "run failed: fp16 runs on GPUs only; on CPU set --precision"),
         (["--claims", "no-such-claims.yaml"], "run failed: cannot read claims file no-such-claims.yaml"),
         (["--source", "no/such/folder"], "run failed: none of the given sources exists: no/such/folder"),
+        (["--ner-model", "models/no/such-ner"], "run failed: model directory 'models/no/such-ner' does not exist"),
     ],
 )
 def test_common_mistakes_are_refused_before_any_work_with_one_line(tmp_path, args, message):
@@ -190,6 +191,17 @@ def test_common_mistakes_are_refused_before_any_work_with_one_line(tmp_path, arg
     assert result.exit_code == 2  # bad input
     assert result.output.strip().splitlines() == [result.output.strip()] and result.output.startswith(message)
     assert not db.exists() and not (tmp_path / "mistake.duckdb.work").exists()
+
+
+def test_a_model_directory_without_a_model_is_refused_before_any_work(tmp_path):
+    empty = tmp_path / "my-nli"
+    empty.mkdir()
+    result = CliRunner().invoke(app, ["run", "--db", str(tmp_path / "m.duckdb"), "--nli-model", str(empty)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"run failed: {empty} holds no config.json, so it is not a model; set STANCEWIRE_NLI_MODEL / --nli-model"
+    )
+    assert not (tmp_path / "m.duckdb").exists()
 
 
 def test_the_run_records_the_models_it_resolved(tmp_path, tiny_models):
