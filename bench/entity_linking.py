@@ -179,7 +179,7 @@ def show_errors(predicted: dict[str, str], gold: dict[str, str], mentions: pl.Da
 
 
 def sql_demo(seeds: Path, texts: dict[str, str], sentences: pl.DataFrame, mentions: pl.DataFrame) -> None:
-    """Land the seeds in a store (fetch day = file time: the seeds carry no dates), link, and run the README query."""
+    """Land the seeds in a store (fetch day = file time: the seeds carry no dates), link, and run the query of docs/stance-and-entities.md."""
     flows.link_mentions.link_task = link_mentions  # the pure function: no Prefect engine needed here
     ids = {name: document_id(str(seeds / name), sha256_hex(text)) for name, text in texts.items()}
     docs = pl.DataFrame(

@@ -4,7 +4,7 @@ Every run goes through the real command line (`stancewire run`) in a subprocess,
 articles, with tiny generated models (so it measures the pipeline's plumbing, not model speed). One local Prefect
 server serves all runs.
 
-    python bench/reliability.py all                 # everything; prints the figures quoted in the README
+    python bench/reliability.py all                 # everything; prints the figures quoted in docs/reliability.md
     python bench/reliability.py crash --kills 18    # kill -9 at 18 points + 2 double kills, rerun, compare
     python bench/reliability.py overlap             # two runs started at once
     python bench/reliability.py hostile --count 1000

@@ -18,7 +18,7 @@ from stancewire.urls import refuse_literal_credentials
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO_ROOT / "demo"
 
-# Permissive-licence multilingual defaults (see README, "Models").
+# Permissive-licence multilingual defaults (see docs/models.md).
 DEFAULT_NER_MODEL = "Davlan/xlm-roberta-base-ner-hrl"
 DEFAULT_NLI_MODEL = "MoritzLaurer/mDeBERTa-v3-base-xnli-multilingual-nli-2mil7"
 USER_AGENT = f"stancewire/{__version__} (news research crawler; honours robots.txt)"
@@ -103,13 +103,13 @@ class ModelOptions(BaseModel):
     token_budget: int | None = Field(
         default=None,
         ge=1,
-        description="Padded tokens per model forward pass; empty: 1024 on CPU, 8192 on GPU (README: Model runtime)",
+        description="Padded tokens per model forward pass; empty: 1024 on CPU, 8192 on GPU (docs/models.md)",
     )
     precision: Precision | None = Field(
         default=None,
         description=(
             "auto | fp32 | bf16 | fp16 | int8; empty: STANCEWIRE_PRECISION, else auto (bf16 where the CPU or GPU runs "
-            "it natively, fp16 on older GPUs, fp32 otherwise; README: Model runtime)"
+            "it natively, fp16 on older GPUs, fp32 otherwise; docs/models.md)"
         ),
     )
     backend: Backend | None = Field(

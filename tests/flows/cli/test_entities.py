@@ -59,7 +59,7 @@ NEW_ARTICLE = (
 MODEL = {"model_id": "test-ner", "model_revision": ""}
 
 
-# The README's example: which sources mention Zelensky together with North Korean troops, per week.
+# The example in docs/stance-and-entities.md: which sources mention Zelensky together with North Korean troops, per week.
 ZELENSKY_WITH_NORTH_KOREAN_TROOPS = """
 SELECT CAST(date_trunc('week', z.day) AS DATE) AS week, coalesce(z.site, z.source) AS source,
        count(DISTINCT z.article_id) AS articles
