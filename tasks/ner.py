@@ -1,6 +1,8 @@
 """NER stage: sentences in, entity mentions with offsets into the article text out."""
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import polars as pl
@@ -10,6 +12,19 @@ from prefect.cache_policies import NO_CACHE
 from stancewire.frames import MENTIONS, by_stable_group, conform, empty
 from stancewire.ids import stable_id
 from stancewire.results import NerResult
+
+# Lowercase particles inside one name ("Corea del Nord", "Banco de España", "Ursula von der Leyen", "Bank of
+# England"): a model that cuts a name at one of them leaves two adjacent spans that are one mention.
+NAME_PARTICLES = frozenset(
+    "del della delle dei degli dello di da de des du von van der den of al el do dos das".split()
+)
+# Articles, pronouns and conjunctions a model sometimes tags on their own (general stop lists hold names such as
+# "Roma" or "Nord", so this short list is kept apart).
+NOT_NAMES = frozenset(
+    """il lo la i gli le l un una uno un' the a an this that it he she they der die das ein eine er sie es les un une
+    el los las uno unos o os as um uma e ed y et und and or o oder ou questo questa ce cette""".split()
+)
+_WORD = re.compile(r"\w+")
 
 
 class MentionLike(Protocol):
@@ -43,11 +58,50 @@ def extract_entities(sentences: pl.DataFrame, model: NerModel) -> pl.DataFrame:
     return conform(pl.DataFrame(rows, schema=MENTIONS), MENTIONS)
 
 
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    label: str
+    score: float
+
+
+def tidy_spans(text: str, mentions: Sequence[MentionLike]) -> list[Span]:
+    """The model's spans in one text, without its two kinds of noise: a name cut at a particle into adjacent spans
+    is one span again (labelled as its first part, scored as its weaker part), and a span that is no name at all
+    (punctuation, an elided article such as "l'", a function word) is dropped."""
+    spans: list[Span] = []
+    for m in sorted(mentions, key=lambda m: m.start):
+        current = Span(m.start, m.end, m.label, float(m.score))
+        if spans and _one_name(text, spans[-1], current):
+            last = spans.pop()
+            current = Span(last.start, current.end, last.label, min(last.score, current.score))
+        spans.append(current)
+    return [span for span in spans if _is_name(text[span.start : span.end])]
+
+
+def _one_name(text: str, left: Span, right: Span) -> bool:
+    gap = text[left.end : right.start]
+    if left.end > right.start or gap not in (" ", ""):
+        return False
+    left_words, right_words = _WORD.findall(text[left.start : left.end]), _WORD.findall(text[right.start : right.end])
+    return bool(left_words and right_words) and (left_words[-1] in NAME_PARTICLES or right_words[0] in NAME_PARTICLES)
+
+
+def _is_name(surface: str) -> bool:
+    words = _WORD.findall(surface)
+    if not words or not any(c.isalpha() for c in surface):
+        return False
+    if surface.rstrip().endswith(("'", "’")) and len("".join(words)) <= 3:  # l', d', un', dell'
+        return False
+    return not (len(words) == 1 and words[0].lower() in NOT_NAMES)
+
+
 def _mentions(sentences: pl.DataFrame, model: NerModel) -> list[dict]:
     predictions = model(sentences["text"].to_list())
     rows = []
     for sentence, mentions in zip(sentences.iter_rows(named=True), predictions, strict=True):
-        for m in mentions:
+        for m in tidy_spans(sentence["text"], mentions):
             start, end = sentence["start"] + m.start, sentence["start"] + m.end
             rows.append(
                 {

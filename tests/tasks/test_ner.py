@@ -3,7 +3,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from stancewire.frames import MENTIONS
-from tasks.ner import extract_entities
+from tasks.ner import extract_entities, tidy_spans
 
 
 @dataclass(frozen=True)
@@ -107,3 +107,61 @@ def test_a_rerun_after_a_kill_runs_the_lost_articles_with_the_same_companions():
     rerun = Recording()
     run([a for a in ids if a not in saved], rerun)
     assert rerun.calls and set(rerun.calls) <= set(first.calls)
+
+
+def spans_of(text, *pieces):
+    """M spans for (surface, label) pieces, found left to right in text."""
+    out, at = [], 0
+    for surface, label in pieces:
+        i = text.index(surface, at)
+        out.append(M(i, i + len(surface), label, 0.8 if label == "ORG" else 0.9))
+        at = i + len(surface)
+    return out
+
+
+def test_a_name_cut_at_a_particle_is_one_mention_again():
+    text = "La Corea del Nord e il Banco de España; Ursula von der Leyen; Stati Uniti di Trump."
+    found = tidy_spans(
+        text,
+        spans_of(
+            text,
+            ("Corea del", "LOC"),
+            ("Nord", "ORG"),
+            ("Banco", "ORG"),
+            ("de España", "LOC"),
+            ("Ursula von", "PER"),
+            ("der Leyen", "PER"),
+            ("Stati Uniti", "LOC"),
+            ("Trump", "PER"),
+        ),
+    )
+    assert [(text[s.start : s.end], s.label, s.score) for s in found] == [
+        ("Corea del Nord", "LOC", 0.8),  # the first part's label, the weaker score
+        ("Banco de España", "ORG", 0.8),
+        ("Ursula von der Leyen", "PER", 0.9),
+        ("Stati Uniti", "LOC", 0.9),  # "di" stands between two names: they stay two
+        ("Trump", "PER", 0.9),
+    ]
+
+
+def test_spans_that_are_no_name_are_dropped():
+    text = "Secondo l'Iran, ' Ucraina e Il governo di Kim. Poi Roma."
+    found = tidy_spans(
+        text,
+        spans_of(text, ("l'", "ORG"), ("Iran", "ORG"), ("'", "LOC"), ("Ucraina", "LOC"), ("Il", "ORG"), ("Kim", "PER")),
+    )
+    assert [text[s.start : s.end] for s in found] == ["Iran", "Ucraina", "Kim"]
+
+
+def test_the_stage_stores_the_tidied_spans():
+    class Fragmenting:
+        model_id, revision = "fragmenting", "v1"
+
+        def __call__(self, texts):
+            return [spans_of(t, ("Corea del", "LOC"), ("Nord", "ORG"), ("l'", "ORG")) for t in texts]
+
+    text = "Corea del Nord e l'esercito."
+    sentences = pl.DataFrame(
+        {"sentence_id": ["a:0"], "article_id": ["a"], "start": [0], "end": [len(text)], "text": [text]}
+    )
+    assert extract_entities(sentences, Fragmenting()).select("text", "label").rows() == [("Corea del Nord", "LOC")]
