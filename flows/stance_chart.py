@@ -49,11 +49,10 @@ def stance_chart_svg(by_day: pl.DataFrame) -> str | None:
     ]
     for i, (claim, rows) in enumerate(by_day.group_by("claim_id", maintain_order=True)):
         colour = COLOURS[i % len(COLOURS)]
-        points = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in zip(rows["day"], rows["net_support"], strict=True))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        parts += [
-            f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2.5" fill="{colour}"/>' for p in points.split()
-        ]
+        points = [(f"{x(d):.1f}", f"{y(v):.1f}") for d, v in zip(rows["day"], rows["net_support"], strict=True)]
+        polyline = " ".join(f"{px},{py}" for px, py in points)
+        parts.append(f'<polyline points="{polyline}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        parts += [f'<circle cx="{px}" cy="{py}" r="2.5" fill="{colour}"/>' for px, py in points]
         legend_y = TOP + 14 * i + 4
         parts.append(f'<rect x="{WIDTH - RIGHT + 12}" y="{legend_y - 8}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{WIDTH - RIGHT + 26}" y="{legend_y + 1}">{escape(str(claim[0]))[:28]}</text>')

@@ -3,13 +3,16 @@
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import get_args
 
 import torch
 
 from models import onnx_runtime
+from stancewire.config import Backend as BackendName
+from stancewire.config import Precision as PrecisionName
 
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16", "int8")
-BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx")
+PRECISIONS: tuple[str, ...] = get_args(PrecisionName)
+BACKENDS: tuple[str, ...] = get_args(BackendName)
 _CPUINFO = Path("/proc/cpuinfo")
 # CPU features that run bf16 matrix products natively (oneDNN uses them through torch).
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")

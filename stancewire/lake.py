@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 
 from stancewire.schema import schema_version
-from stancewire.snapshot import fsync_dir, open_readonly, work_path
+from stancewire.snapshot import SANDBOX, fsync_dir, open_readonly, work_path
 
 PARTITION_COLUMNS = ("date", "source_key")
 MANIFEST = "manifest.json"
@@ -402,7 +402,7 @@ def open_lake(out_dir: str | Path) -> duckdb.DuckDBPyConnection:
         con.execute(script.read_text(encoding="utf-8"))
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET allowed_directories = ?", [[f"{out}/"]])
-        for setting in ("enable_external_access", "autoinstall_known_extensions", "autoload_known_extensions"):
+        for setting in SANDBOX:
             con.execute(f"SET {setting} = false")
         con.execute("SET lock_configuration = true")
     except duckdb.Error as exc:
