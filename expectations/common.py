@@ -12,6 +12,8 @@ _GX_TYPES = {pl.String: "str", pl.Int32: "int32", pl.Int64: "int64", pl.Float64:
 
 
 def _gx_type(dtype: pl.DataType) -> str:
+    if dtype == pl.Date:
+        return "datetime64"  # DuckDB hands DATE to pandas as naive datetime64
     return "Timestamp" if isinstance(dtype, pl.Datetime) else _GX_TYPES[dtype]
 
 

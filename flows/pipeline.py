@@ -42,7 +42,7 @@ def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:  # noqa: 
         with model_task_runner(params.models.dask) as runner:
             run.stage("ner", stages.ner, params.models, runner)
             run.stage("link", stages.link, params.inputs)
-            run.stage("quantities", stages.quantities, params.models.batch_size)
+            run.stage("quantities", stages.quantities, params.models.batch_size, params.inputs)
             run.stage("stance", stages.stance, params.models, runner)
         run.validate(validate_task)
     return run.result

@@ -129,14 +129,17 @@ def link(store: Store, run_id: str, inputs: AnalystFiles) -> StageOutcome:
     return StageOutcome(counts.mentions, counts.mentions + counts.relinked)
 
 
-def quantities(store: Store, run_id: str, batch_size: int) -> StageOutcome:
+def quantities(store: Store, run_id: str, batch_size: int, inputs: AnalystFiles) -> StageOutcome:
     """Read quantities from articles not read yet, or whose mentions changed since."""
-    languages, sentences, mentions = store.pending_quantities(EXTRACTOR_VERSION)
-    article_ids = languages["article_id"].to_list()
+    articles, sentences, mentions = store.pending_quantities(EXTRACTOR_VERSION)
+    aliases = load_aliases(inputs.alias_files)
+    article_ids = articles["article_id"].to_list()
     outcome = StageOutcome(len(article_ids))
     for batch in chunks(article_ids, batch_size):
         in_batch = pl.col("article_id").is_in(batch)
-        found = quantities_task(sentences.filter(in_batch), languages.filter(in_batch), mentions.filter(in_batch))
+        found = quantities_task(
+            sentences.filter(in_batch), articles.filter(in_batch), mentions.filter(in_batch), aliases
+        )
         store.save(found, run_id)
         outcome.rows_out += found.quantities.height
     return outcome

@@ -172,7 +172,14 @@ QUANTITIES = {
     "unit": pl.String,  # % | EUR | USD | GBP | CHF | km | m | kg | t | ha, or None
     "object": pl.String,  # what is counted, as written ("soldati"), or None
     "object_key": pl.String,  # its normalised stem ("solda"), or None
-    "entities": pl.List(pl.String),  # surfaces of the entity mentions in the same sentence
+    "thing": pl.String,  # what is counted across languages (soldiers, killed, casualties, ...), else the stem or unit
+    "role": pl.String,  # increment | total | rate | forecast
+    "estimated": pl.Boolean,  # the text gives it as an estimate
+    "subjects": pl.List(pl.String),  # entity_ids whose figure it is
+    "subject_from": pl.String,  # thing | sentence | neighbour | article: where the subjects were found
+    "refers_from": pl.Date,  # the days the figure refers to: from the text, else the article's day
+    "refers_to": pl.Date,
+    "date_from": pl.String,  # text | article
 }
 
 SOURCES = {  # the source registry

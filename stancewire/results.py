@@ -59,6 +59,8 @@ class QuantitiesResult:
     quantities: pl.DataFrame  # frames.QUANTITIES
     article_ids: list[str]  # read by this extractor version, quantities found or not
     extractor_version: str
+    entities: pl.DataFrame = field(default_factory=lambda: _empty(frames.ENTITIES))  # named by demonyms
+    quarantine: pl.DataFrame = field(default_factory=lambda: _empty(frames.QUARANTINE))  # numbers not read
 
 
 @dataclass

@@ -129,6 +129,8 @@ class Store:
                     self.write_mention_links(result.links, result.article_ids, run_id)
                     self.write_quarantine(result.quarantine, run_id)
                 case QuantitiesResult():
+                    self.write_entities(result.entities, run_id)
+                    self.write_quarantine(result.quarantine, run_id)
                     self.write_quantities(result.quantities, run_id, result.article_ids, result.extractor_version)
                 case StanceResult():
                     self.write_quarantine(result.quarantine, run_id)
@@ -536,19 +538,37 @@ class Store:
         return pairs, self._sentences_of(f"SELECT article_id FROM ({pairs_sql})", params)
 
     def pending_quantities(self, extractor_version: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        """(article_id + language, sentences, latest entities) of articles the quantity extractor has not read with
-        this version, or read before their latest NER run."""
+        """(article_id + language + day, sentences, latest mentions with their entities) of articles the quantity
+        extractor has not read with this version, or read before their latest NER run."""
         pending = (
             "SELECT a.article_id FROM articles a LEFT JOIN quantities_done q USING (article_id) "
             "WHERE q.article_id IS NULL OR q.extractor_version <> $version "
             "OR q.done_at < (SELECT max(n.done_at) FROM mentions_done n WHERE n.article_id = a.article_id)"
         )
         params = {"version": extractor_version}
-        languages = self._frame(
-            f"SELECT article_id, language FROM articles WHERE article_id IN ({pending}) ORDER BY article_id", params
+        articles = self._frame(
+            "SELECT a.article_id, a.language, "
+            "CAST(timezone('UTC', coalesce(a.published, d.fetched_at)) AS DATE) AS day "
+            f"FROM articles a LEFT JOIN documents d USING (doc_id) WHERE a.article_id IN ({pending}) "
+            "ORDER BY a.article_id",
+            params,
         )
-        languages = frames.conform(languages, {"article_id": pl.String, "language": pl.String})
-        return languages, self._sentences_of(pending, params), self.latest_mentions(languages["article_id"].to_list())
+        articles = frames.conform(articles, {"article_id": pl.String, "language": pl.String, "day": pl.Date})
+        ids = articles["article_id"].to_list()
+        mentions = self._frame(
+            "SELECT article_id, sentence_id, start, entity_id, stands_for FROM v_entity_mentions "
+            "WHERE article_id IN (SELECT unnest($ids)) ORDER BY article_id, start",
+            {"ids": ids},
+        )
+        schema = {
+            "article_id": pl.String,
+            "sentence_id": pl.String,
+            "start": pl.Int32,
+            "entity_id": pl.String,
+            "stands_for": pl.String,
+        }
+        mentions = frames.conform(mentions, schema) if mentions.height else pl.DataFrame(schema=schema)
+        return articles, self._sentences_of(pending, params), mentions
 
     def latest_mentions(self, article_ids: Sequence[str]) -> pl.DataFrame:
         """Mentions (article_id, sentence_id, start, text, label) of the latest NER run of the given articles."""

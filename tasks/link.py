@@ -196,18 +196,7 @@ def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFra
         counts = surfaces[key]
         entry = entries.get(key)
         if entry is not None:
-            stands_for = aliases.entries.get(entry.stands_for) if entry.stands_for else None
-            rows.append(
-                {
-                    "entity_id": entity_id(key),
-                    "entity_key": key,
-                    "type": entry.type,
-                    "name": entry.name,
-                    "declared_aliases": list(entry.spellings()),
-                    "stands_for": entity_id(stands_for.key) if stands_for else None,
-                    "origin": "alias_list",
-                }
-            )
+            rows.append(_alias_row(entry, aliases))
             continue
         old = known.get(key)
         # A spelling of the full name (not a short form), the most frequent, then the longest, then the first in
@@ -225,6 +214,25 @@ def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFra
                 "origin": "mentions",
             }
         )
+    return pl.DataFrame(rows, schema=ENTITIES) if rows else empty(ENTITIES)
+
+
+def _alias_row(entry: AliasEntry, aliases: AliasList) -> dict[str, Any]:
+    stands_for = aliases.entries.get(entry.stands_for) if entry.stands_for else None
+    return {
+        "entity_id": entity_id(entry.key),
+        "entity_key": entry.key,
+        "type": entry.type,
+        "name": entry.name,
+        "declared_aliases": list(entry.spellings()),
+        "stands_for": entity_id(stands_for.key) if stands_for else None,
+        "origin": "alias_list",
+    }
+
+
+def alias_entities(entries: list[AliasEntry], aliases: AliasList) -> pl.DataFrame:
+    """Canonical entity rows of alias-list entries, for entities named other than by a mention (a demonym)."""
+    rows = [_alias_row(entry, aliases) for entry in entries]
     return pl.DataFrame(rows, schema=ENTITIES) if rows else empty(ENTITIES)
 
 

@@ -294,55 +294,114 @@ GROUP BY claim_id;
 COMMENT ON VIEW v_claim_disagreement IS
     'Per claim: publishers and articles supporting vs refuting it, first and last day of each side, contested flag.';
 
--- Quantities once per entity mentioned in their sentence (the canonical entity name where the mention is linked to
--- one, else its surface, by the latest NER run), read as intervals: exact [v, v], about [0.9v, 1.1v],
--- more_than/at_least [v, inf), less_than/at_most [0, v], range [v, v_max].
-CREATE OR REPLACE VIEW v_quantity_mentions AS
-SELECT DISTINCT
+-- Quantities once per subject (the canonical entity whose figure it is, a merged entity followed to where it went),
+-- read as intervals: exact [v, v], about [0.9v, 1.1v], more_than/at_least [v, inf), less_than/at_most [0, v],
+-- range [v, v_max]; and as a window of days: the dates its sentence gives, else the 3 days up to the article's day
+-- (news of the same days).
+CREATE OR REPLACE VIEW v_quantities AS
+WITH q AS (
+    SELECT q.*, unnest(CASE WHEN len(q.subjects) > 0 THEN q.subjects ELSE [NULL] END) AS subject_id
+    FROM quantities q
+)
+SELECT
     q.quantity_id,
-    lower(regexp_replace(trim(coalesce(m.entity_name, e.text)), '\s+', ' ', 'g')) AS entity,
-    coalesce(q.object_key, '') AS object_key,
+    coalesce(n.merged_into, q.subject_id) AS subject_id,
+    coalesce(m.name, n.name) AS subject,
+    q.subject_from,
+    q.thing,
+    q.role,
     coalesce(q.unit, '') AS unit,
     q.object,
     q.text AS quantity_text,
     q.value,
     q.value_max,
     q.qualifier,
+    q.estimated,
     CASE q.qualifier WHEN 'about' THEN 0.9 * q.value WHEN 'less_than' THEN 0 WHEN 'at_most' THEN 0 ELSE q.value END
         AS low,
     CASE q.qualifier WHEN 'about' THEN 1.1 * q.value WHEN 'more_than' THEN 'infinity'::DOUBLE
         WHEN 'at_least' THEN 'infinity'::DOUBLE ELSE q.value_max END AS high,
+    q.refers_from,
+    q.refers_to,
+    q.date_from,
+    CASE q.date_from WHEN 'article' THEN CAST(q.refers_from - INTERVAL 3 DAY AS DATE) ELSE q.refers_from END
+        AS window_from,
+    q.refers_to AS window_to,
     q.article_id,
     a.title,
     coalesce(a.site, nullif(regexp_extract(a.url, '^https?://([^/]+)', 1), ''), a.source) AS publisher,
     CAST(timezone('UTC', coalesce(a.published, d.fetched_at)) AS DATE) AS day,
     se.text AS sentence
-FROM quantities q
-JOIN v_latest_entities e ON e.sentence_id = q.sentence_id
-LEFT JOIN v_entity_mentions m ON m.mention_id = e.mention_id
+FROM q
+LEFT JOIN entities n ON n.entity_id = q.subject_id
+LEFT JOIN entities m ON m.entity_id = n.merged_into
 JOIN articles a ON a.article_id = q.article_id
 LEFT JOIN documents d ON d.doc_id = a.doc_id
-LEFT JOIN sentences se ON se.sentence_id = q.sentence_id
-WHERE q.object_key IS NOT NULL OR q.unit IS NOT NULL;
-COMMENT ON VIEW v_quantity_mentions IS
-    'Each quantity once per entity (canonical name, else surface) of its sentence, with its interval [low, high].';
+LEFT JOIN sentences se ON se.sentence_id = q.sentence_id;
+COMMENT ON VIEW v_quantities IS
+    'Each quantity once per subject, with what it counts, its role, its interval [low, high] and its window of days.';
 
--- (entity, measured thing, unit) groups that at least two articles give and whose intervals do not all overlap:
--- every quantity of such a group, with the sentence that states it.
+-- Pairs of figures from two articles that cannot both be true: the same counted thing, unit and role, a shared
+-- subject, overlapping windows of days, intervals that do not overlap, and values within a factor of 3 (a wider gap
+-- counts something else: a unit of a contingent, one battle of a war). Increments compare only as news of the same
+-- days (both dated by their articles): two additions at other times are two events.
 CREATE OR REPLACE VIEW v_quantity_conflicts AS
-WITH groups AS (
-    SELECT entity, object_key, unit
-    FROM v_quantity_mentions
+WITH pairs AS (
+    SELECT a.quantity_id AS a_id, b.quantity_id AS b_id, list(DISTINCT a.subject ORDER BY a.subject) AS subjects
+    FROM v_quantities a
+    JOIN v_quantities b
+      ON a.subject_id = b.subject_id AND a.thing = b.thing AND a.unit = b.unit AND a.role = b.role
+     AND a.article_id < b.article_id
+     AND a.window_from <= b.window_to AND b.window_from <= a.window_to
+     AND (a.low > b.high OR b.low > a.high)
+     AND greatest(a.value, b.value) <= 3 * least(a.value, b.value)
+     AND (a.role <> 'increment' OR (a.date_from = 'article' AND b.date_from = 'article'))
     GROUP BY ALL
-    HAVING count(DISTINCT article_id) >= 2 AND max(low) > min(high)
-)
-SELECT m.entity, m.object_key, m.unit, m.object, m.quantity_text, m.qualifier, m.value, m.value_max, m.low, m.high,
-       m.day, m.publisher, m.title, m.article_id, m.sentence
-FROM v_quantity_mentions m
-JOIN groups USING (entity, object_key, unit)
-ORDER BY m.entity, m.object_key, m.unit, m.day, m.low;
+),
+one AS (SELECT DISTINCT ON (quantity_id) * EXCLUDE (subject_id, subject) FROM v_quantities)
+SELECT
+    p.subjects,
+    a.thing,
+    a.role,
+    a.unit,
+    a.quantity_text AS a_text,
+    a.low AS a_low,
+    a.high AS a_high,
+    a.refers_from AS a_from,
+    a.refers_to AS a_to,
+    a.publisher AS a_publisher,
+    a.title AS a_title,
+    a.sentence AS a_sentence,
+    b.quantity_text AS b_text,
+    b.low AS b_low,
+    b.high AS b_high,
+    b.refers_from AS b_from,
+    b.refers_to AS b_to,
+    b.publisher AS b_publisher,
+    b.title AS b_title,
+    b.sentence AS b_sentence,
+    format('{} {} of {}: {} says {} ({} to {}), {} says {} ({} to {}); the ranges do not meet', a.role, a.thing,
+           array_to_string(p.subjects, ', '), a.publisher, a.quantity_text, a.low, a.high, b.publisher,
+           b.quantity_text, b.low, b.high) AS reason,
+    a.quantity_id AS a_quantity_id,
+    b.quantity_id AS b_quantity_id,
+    a.article_id AS a_article_id,
+    b.article_id AS b_article_id
+FROM pairs p
+JOIN one a ON a.quantity_id = p.a_id
+JOIN one b ON b.quantity_id = p.b_id
+ORDER BY a.thing, a.role, a.refers_from, a.low;
 COMMENT ON VIEW v_quantity_conflicts IS
-    'Quantities of the same entity and measured thing that articles state incompatibly, with evidence sentences.';
+    'Two articles'' figures of the same thing, role and subject for overlapping days that cannot both hold, with both sentences and why.';
+
+-- How one figure evolves: every source's value of a (subject, thing, role) in date order.
+CREATE OR REPLACE VIEW v_quantity_timeline AS
+SELECT subject, thing, role, unit, refers_from, refers_to, date_from, quantity_text, qualifier, low, high, estimated,
+       publisher, day, title, sentence, article_id, quantity_id
+FROM v_quantities
+WHERE subject IS NOT NULL
+ORDER BY subject, thing, role, refers_from, low;
+COMMENT ON VIEW v_quantity_timeline IS 'Each subject''s figures per counted thing and role, in the order of the days they refer to.';
 
 CREATE OR REPLACE VIEW v_cleaning_by_source AS
 WITH removed AS (

@@ -17,9 +17,13 @@ Alias list format, YAML:
         type: LOC
         name: Pyongyang
         stands_for: north-korea    # optional: a metonym ("Pyongyang said...") may stand for this entity
+      - id: north-korea
+        demonyms: [nordcoreani, North Korean]  # optional: adjectives naming whose figures are counted
+                                               # ("300 soldati nordcoreani"), read by the quantities stage
 
-or CSV with a header `id,type,name,alias[,labels][,stands_for]`, one alias per row (`labels` separated by `|`).
-Later files extend earlier ones: the same id adds aliases, and a given name, type, labels or stands_for replaces.
+or CSV with a header `id,type,name,alias[,labels][,stands_for][,demonym]`, one alias (and demonym) per row (`labels`
+separated by `|`). Later files extend earlier ones: the same id adds aliases and demonyms, and a given name, type,
+labels or stands_for replaces.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class AliasEntry:
     aliases: tuple[str, ...] = ()
     labels: frozenset[str] | None = None  # None: every label except PER
     stands_for: str | None = None
+    demonyms: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -107,6 +112,14 @@ class AliasList:
     def lookup(self, key: str, *labels: str) -> list[AliasEntry]:
         """Entries with a spelling of this key that accept every one of `labels`."""
         return [e for e in self._index.get(key, []) if all(e.accepts(label) for label in labels)]
+
+    def demonym_index(self) -> dict[str, AliasEntry]:
+        """Folded demonym ("nordcoreani") → the entry it names; a demonym of several entries names none."""
+        index: dict[str, list[AliasEntry]] = {}
+        for entry in self.entries.values():
+            for word in dict.fromkeys(name_key(d) for d in entry.demonyms):
+                index.setdefault(word, []).append(entry)
+        return {word: entries[0] for word, entries in index.items() if len(entries) == 1}
 
     @property
     def fingerprint(self) -> str:
@@ -135,6 +148,7 @@ def load_aliases(paths: Sequence[str | Path], *, builtin: bool = True) -> AliasL
             aliases=tuple(dict.fromkeys(r["aliases"])),
             labels=frozenset(labels) if labels else default_labels(r["type"]),
             stands_for=r.get("stands_for"),
+            demonyms=tuple(dict.fromkeys(r.get("demonyms", []))),
         )
     return AliasList(entries)
 
@@ -152,6 +166,7 @@ def _read(path: Path) -> Iterable[tuple[str, Mapping[str, Any]]]:
         for n, row in enumerate(reader, start=2):
             labels = [s.strip() for s in (row.get("labels") or "").split("|") if s.strip()]
             alias = (row.get("alias") or "").strip()
+            demonym = (row.get("demonym") or "").strip()
             yield (
                 f"{path}:{n}",
                 {
@@ -161,6 +176,7 @@ def _read(path: Path) -> Iterable[tuple[str, Mapping[str, Any]]]:
                     "aliases": [alias] if alias else [],
                     "labels": labels or None,
                     "stands_for": (row.get("stands_for") or "").strip() or None,
+                    "demonyms": [demonym] if demonym else [],
                 },
             )
         return
@@ -184,7 +200,7 @@ def _text(value: Any, what: str, where: str) -> str:
 
 
 def _merge(merged: dict[str, dict[str, Any]], record: Mapping[str, Any], where: str) -> None:
-    unknown = set(record) - {"id", "type", "name", "aliases", "labels", "stands_for"}
+    unknown = set(record) - {"id", "type", "name", "aliases", "labels", "stands_for", "demonyms"}
     if unknown:
         raise AliasFileError(f"{where}: unknown fields {sorted(unknown)}")
     entry_id = _text(record.get("id"), "id", where)
@@ -202,6 +218,10 @@ def _merge(merged: dict[str, dict[str, Any]], record: Mapping[str, Any], where: 
     if not isinstance(aliases, list):
         raise AliasFileError(f"{where}: aliases must be a list")
     current["aliases"] += [_text(a, "an alias", where) for a in aliases]
+    demonyms = record.get("demonyms") or []
+    if not isinstance(demonyms, list):
+        raise AliasFileError(f"{where}: demonyms must be a list")
+    current["demonyms"] = current.get("demonyms", []) + [_text(d, "a demonym", where) for d in demonyms]
     if record.get("labels"):
         labels = record["labels"]
         if not isinstance(labels, list) or not all(isinstance(x, str) and _LABEL.match(x) for x in labels):

@@ -1,0 +1,90 @@
+"""The cues of cues.yaml, loaded once and compiled: words are matched folded (lower case, no accents), whole words."""
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from tasks.text.stems import fold
+
+CUES_FILE = Path(__file__).with_name("cues.yaml")
+
+
+def phrases(words: list[str]) -> re.Pattern[str]:
+    """Any of `words` as a whole phrase of folded text, longest first."""
+    alternatives = sorted({fold(str(w)) for w in words}, key=len, reverse=True)
+    return re.compile(r"(?<![\w'’])(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives) + r")(?!\w)")
+
+
+def _inverse(groups: dict) -> dict[str, str]:
+    return {fold(str(word)): str(name) for name, words in groups.items() for word in words}
+
+
+@dataclass(frozen=True)
+class Cues:
+    dot_thousands: frozenset[str]
+    qualifier_of: dict[str, str]
+    qualifier_at_end: re.Pattern[str]
+    range_start_at_end: re.Pattern[str]
+    range_join: str
+    multiplier_of: dict[str, float]
+    multiplier: str
+    unit_of: dict[str, str]
+    unit_after: re.Pattern[str]
+    thing_of: dict[str, str]
+    casualty_of: dict[str, str]
+    casualty: re.Pattern[str]
+    person_things: frozenset[str]
+    place_words: frozenset[str]
+    increment_before: re.Pattern[str]
+    increment_after: re.Pattern[str]
+    total_before: re.Pattern[str]
+    total_after: re.Pattern[str]
+    rate_after: re.Pattern[str]
+    forecast: re.Pattern[str]
+    estimated: re.Pattern[str]
+    month_of: dict[str, int]
+    month_part_of: dict[str, str]
+    month_part_at_end: re.Pattern[str]
+
+
+@cache
+def cues() -> Cues:
+    data = yaml.safe_load(CUES_FILE.read_text(encoding="utf-8"))
+    qualifier_of = _inverse(data["qualifiers"])
+    multiplier_of = {fold(w): float(factor) for factor, words in data["multipliers"].items() for w in words}
+    unit_of = _inverse(data["units"])
+    roles = data["roles"]
+    month_part_of = _inverse(data["month_parts"])
+    return Cues(
+        dot_thousands=frozenset(data["dot_thousands"]),
+        qualifier_of=qualifier_of,
+        qualifier_at_end=re.compile(phrases(list(qualifier_of)).pattern + r"\s*$"),
+        range_start_at_end=re.compile(phrases(data["range_start"]).pattern + r"\s*$"),
+        range_join=r"\s*(?:-|–|—|" + "|".join(map(re.escape, data["range_join"])) + r")\s*",
+        multiplier_of=multiplier_of,
+        multiplier="|".join(re.escape(w) for w in sorted(multiplier_of, key=len, reverse=True)),
+        unit_of=unit_of,
+        unit_after=re.compile(
+            r"\s*(?:(?:di|de|d['’]|of|des|dei|degli|delle|della|del)\s*)?("
+            + "|".join(re.escape(u) for u in sorted(unit_of, key=len, reverse=True))
+            + r")(?!\w)"
+        ),
+        thing_of=_inverse(data["things"]),
+        casualty_of=_inverse(data["casualty_words"]),
+        casualty=phrases([w for words in data["casualty_words"].values() for w in words]),
+        person_things=frozenset(data["person_things"]),
+        place_words=frozenset(fold(w) for w in data["place_words"]),
+        increment_before=phrases(roles["increment_before"]),
+        increment_after=phrases(roles["increment_after"]),
+        total_before=phrases(roles["total_before"]),
+        total_after=phrases(roles["total_after"]),
+        rate_after=phrases(roles["rate_after"]),
+        forecast=phrases(roles["forecast"]),
+        estimated=phrases(roles["estimated"]),
+        month_of={fold(w): int(month) for month, words in data["months"].items() for w in words},
+        month_part_of=month_part_of,
+        month_part_at_end=re.compile(phrases(list(month_part_of)).pattern + r"\s*(?:di|de|of|d['’])?\s*$"),
+    )
