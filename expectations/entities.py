@@ -18,8 +18,9 @@ SQL = """
 SELECT n.* EXCLUDE (declared_aliases, aliases),
     n.entity_id = substr(sha256('entity' || chr(31) || n.entity_key), 1, 32) AS chk_id_from_key,
     count(*) OVER (PARTITION BY n.entity_key) = 1 AS chk_key_unique,
-    coalesce(split_part(n.entity_key, ':', 1) = 'alias' OR n.type = split_part(n.entity_key, ':', 1)
-             OR n.type = split_part(n.entity_key, ':', 2), false) AS chk_type_matches_key,
+    coalesce(split_part(n.entity_key, ':', 1) IN ('alias', 'name') OR n.type = split_part(n.entity_key, ':', 2), false)
+        AS chk_type_matches_key,
+    split_part(n.entity_key, ':', 1) IN ('alias', 'name', 'analyst') AS chk_key_kind,
     (n.stands_for IS NULL OR s.entity_id IS NOT NULL) AS chk_stands_for_exists,
     (n.merged_into IS NULL OR (m.entity_id IS NOT NULL AND m.merged_into IS NULL AND m.entity_id <> n.entity_id))
         AS chk_merged_into_a_live_entity
@@ -38,7 +39,8 @@ def expectations() -> list[gxe.Expectation]:
         gxe.ExpectColumnValuesToBeInSet(column="origin", value_set=["alias_list", "mentions", "analyst"]),
         holds("chk_id_from_key", "entity_id is the stable id of entity_key"),
         holds("chk_key_unique", "one entity per entity_key"),
-        holds("chk_type_matches_key", "type is the one entity_key names"),
+        holds("chk_type_matches_key", "an analyst entity's type is the one its entity_key names"),
+        holds("chk_key_kind", "entity_key is alias:, name: or analyst:"),
         holds("chk_stands_for_exists", "stands_for names an existing entity"),
         holds("chk_merged_into_a_live_entity", "merged_into names another entity that is not merged itself"),
     ]

@@ -92,8 +92,8 @@ MENTIONS = {
 
 ENTITIES = {  # a canonical entity: one per real-world thing, whatever the spelling or language
     "entity_id": pl.String,  # stable_id("entity", entity_key)
-    "entity_key": pl.String,  # "alias:<alias-list id>" | "<TYPE>:<name key>" | "analyst:<TYPE>:<name key>"
-    "type": pl.String,  # PER | LOC | ORG | MISC | ... (the NER label set)
+    "entity_key": pl.String,  # "alias:<alias-list id>" | "name:<name key>" | "analyst:<TYPE>:<name key>"
+    "type": pl.String,  # PER | LOC | ORG | MISC | ... (the NER label set); a name's: its mentions' majority
     "name": pl.String,  # preferred name
     "declared_aliases": pl.List(pl.String),  # spellings from the alias list (observed ones are added by the store)
     "stands_for": pl.String,  # entity_id a metonym can stand for (a capital for its state), or null

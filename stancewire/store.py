@@ -749,7 +749,8 @@ class Store:
                 "DELETE FROM entities n WHERE NOT EXISTS (SELECT 1 FROM mention_links l "
                 "WHERE n.entity_id IN (l.entity_id, l.rule_entity_id)) "
                 "AND NOT EXISTS (SELECT 1 FROM entity_overrides o WHERE n.entity_id IN (o.entity_id, o.target_id)) "
-                "AND NOT EXISTS (SELECT 1 FROM entities s WHERE s.stands_for = n.entity_id)"
+                "AND NOT EXISTS (SELECT 1 FROM entities s WHERE s.stands_for = n.entity_id) "
+                "AND NOT EXISTS (SELECT 1 FROM quantities q WHERE list_contains(q.subjects, n.entity_id))"
             )
             self.con.execute(
                 "UPDATE entities SET aliases = a.aliases FROM (SELECT n.entity_id, list_sort(list_distinct(list_concat("
@@ -757,6 +758,12 @@ class Store:
                 "))) AS aliases FROM entities n LEFT JOIN mention_links l ON l.entity_id = n.entity_id "
                 "LEFT JOIN mentions e ON e.mention_id = l.mention_id GROUP BY n.entity_id, n.declared_aliases) a "
                 "WHERE entities.entity_id = a.entity_id AND entities.aliases IS DISTINCT FROM a.aliases"
+            )
+            self.con.execute(  # a name's type: the label most of its mentions carry, in the whole store
+                "UPDATE entities SET type = t.label FROM (SELECT l.entity_id, e.label FROM mention_links l "
+                "JOIN mentions e USING (mention_id) GROUP BY l.entity_id, e.label "
+                "QUALIFY row_number() OVER (PARTITION BY l.entity_id ORDER BY count(*) DESC, e.label) = 1) t "
+                "WHERE entities.entity_id = t.entity_id AND entities.origin = 'mentions' AND entities.type <> t.label"
             )
         return changed.height
 

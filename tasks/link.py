@@ -9,10 +9,11 @@ The merge rule is conservative; a mention joins an entity only by one of these, 
 3. short_form: a person's name the article also gives in full, by first or last words ("Zelensky", "Kim" after
    "Volodymyr Zelensky", "Kim Jong Un"), provided exactly one full name in the article fits. A mention NER labelled
    otherwise (LOC, ORG) joins only as the full name or the surname of that one person.
-4. name: otherwise, the entity is (type, name key). Across articles, mentions merge only when their whole name keys
+4. name: otherwise, the entity is its name key. Across articles, mentions merge only when their whole name keys
    are equal, so "Zelensky" alone in one article never merges with "Volodymyr Zelensky" in another, and two people
-   who share a surname stay apart. Inside one article a non-person name takes the label most of its mentions carry
-   ("Corea del Nord" as ORG twice and LOC once → ORG).
+   who share a surname stay apart. A name's type is the label most of its mentions carry across the store (the store
+   recomputes it after every link run: "Valmora" as LOC in four articles and PER in one is a LOC), so a model that
+   labels a capital LOC in one article and ORG in the next makes one entity, not two.
 
 Ids are stable_id("entity", entity_key), so reruns and later runs land on the same ids; since no rule looks beyond
 one article, linking new articles never changes old links. Analyst overrides (merge, split) are applied on top, on
@@ -36,7 +37,7 @@ from stancewire.ids import stable_id
 from stancewire.results import LinkResult
 from tasks.inputs.aliases import AliasEntry, AliasList, name_key
 
-LINKER_VERSION = "1"  # bump when the rules change: every article is linked again
+LINKER_VERSION = "2"  # bump when the rules change: every article is linked again
 
 
 def entity_id(entity_key: str) -> str:
@@ -136,7 +137,7 @@ def _resolve_short_forms(rows: list[dict[str, Any]], choices: list[_Choice | Non
     for row, choice in zip(rows, choices, strict=True):
         words = tuple(row["key"].split())
         if len(words) >= 2 and _is_person(row, choice):
-            entity_key = choice.entity_key if choice else f"PER:{row['key']}"
+            entity_key = choice.entity_key if choice else f"name:{row['key']}"
             people.setdefault(row["key"], (words, entity_key, row["text"]))
     for i, row in enumerate(rows):
         if choices[i] is not None:
@@ -158,31 +159,27 @@ def _resolve_short_forms(rows: list[dict[str, Any]], choices: list[_Choice | Non
 
 def _name_entities(rows: list[dict[str, Any]], choices: list[_Choice | None]) -> None:
     labels: dict[str, Counter[str]] = defaultdict(Counter)
-    scores: dict[tuple[str, str], float] = defaultdict(float)
     for row, choice in zip(rows, choices, strict=True):
-        if choice is None and row["label"] != "PER":
+        if choice is None:
             labels[row["key"]][row["label"]] += 1
-            scores[row["key"], row["label"]] += row["score"] or 0.0
-    majority = {
-        key: max(counts, key=lambda label: (counts[label], scores[key, label], label)) for key, counts in labels.items()
-    }
     for i, row in enumerate(rows):
         if choices[i] is not None:
             continue
-        label = "PER" if row["label"] == "PER" else majority[row["key"]]
-        counts = labels.get(row["key"])
-        reason = f"name {row['key']!r} as {label}"
-        if label != row["label"] or (counts and len(counts) > 1):
+        counts = labels[row["key"]]
+        reason = f"name {row['key']!r}"
+        if len(counts) > 1:
             reason += " (labels in this article: " + ", ".join(f"{k}×{v}" for k, v in sorted(counts.items())) + ")"
-        choices[i] = _Choice(f"{label}:{row['key']}", "name", reason)
+        choices[i] = _Choice(f"name:{row['key']}", "name", reason)
 
 
 def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFrame, aliases: AliasList) -> pl.DataFrame:
     known = {r["entity_key"]: r for r in conform(existing, ENTITIES).to_dicts()}
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
     entries: dict[str, AliasEntry] = {}
     for row, choice in chosen:
         surfaces[choice.entity_key][row["text"].strip()] += 1
+        labels[choice.entity_key][row["label"]] += 1
         if choice.alias:
             entries[choice.entity_key] = choice.alias
     for key in list(surfaces):  # a short form of an alias-linked full name; what a metonym stands for
@@ -207,7 +204,7 @@ def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFra
             {
                 "entity_id": entity_id(key),
                 "entity_key": key,
-                "type": key.split(":", 1)[0],
+                "type": old["type"] if old else min(labels[key], key=lambda label: (-labels[key][label], label)),
                 "name": name,
                 "declared_aliases": [],
                 "stands_for": None,

@@ -25,6 +25,7 @@ NOT_NAMES = frozenset(
     el los las uno unos o os as um uma e ed y et und and or o oder ou questo questa ce cette""".split()
 )
 _WORD = re.compile(r"\w+")
+_ELIDED = re.compile(r"(?:[dl]|dell|all|nell|dall|sull|un|qu)['’]")
 
 
 class MentionLike(Protocol):
@@ -69,7 +70,7 @@ class Span:
 def tidy_spans(text: str, mentions: Sequence[MentionLike]) -> list[Span]:
     """The model's spans in one text, without its two kinds of noise: a name cut at a particle into adjacent spans
     is one span again (labelled as its first part, scored as its weaker part), and a span that is no name at all
-    (punctuation, an elided article such as "l'", a function word) is dropped."""
+    (punctuation, an elided article such as "l'", a function word, a lower-case single word) is dropped."""
     spans: list[Span] = []
     for m in sorted(mentions, key=lambda m: m.start):
         current = Span(m.start, m.end, m.label, float(m.score))
@@ -77,7 +78,25 @@ def tidy_spans(text: str, mentions: Sequence[MentionLike]) -> list[Span]:
             last = spans.pop()
             current = Span(last.start, current.end, last.label, min(last.score, current.score))
         spans.append(current)
-    return [span for span in spans if _is_name(text[span.start : span.end])]
+    spans = [_trimmed(text, span) for span in spans]
+    return [span for span in spans if _is_name(text[span.start : span.end]) and not _abbreviation_piece(text, span)]
+
+
+def _trimmed(text: str, span: Span) -> Span:
+    """ "d'Istres" → "Istres", "Lumetra's" → "Lumetra": an elided article or preposition before a name and a
+    possessive after it are not part of the name."""
+    start, end = span.start, span.end
+    match = _ELIDED.match(text, start, end)
+    if match and match.end() < end and text[match.end()].isupper():
+        start = match.end()
+    if end - start > 3 and text[end - 2 : end] in ("'s", "’s"):
+        end -= 2
+    return Span(start, end, span.label, span.score) if (start, end) != (span.start, span.end) else span
+
+
+def _abbreviation_piece(text: str, span: Span) -> bool:
+    """A lone letter cut from an abbreviation ("S" of "S.p.A.", "U" of "U.S.")."""
+    return span.end - span.start == 1 and text[span.end : span.end + 1] == "."
 
 
 def _one_name(text: str, left: Span, right: Span) -> bool:
@@ -94,14 +113,32 @@ def _is_name(surface: str) -> bool:
         return False
     if surface.rstrip().endswith(("'", "’")) and len("".join(words)) <= 3:  # l', d', un', dell'
         return False
+    if len(words) == 1 and any(c.islower() for c in surface) and not any(c.isupper() for c in surface):
+        return False  # "ucraine", "russi": an adjective or a common noun, in scripts that capitalise names
     return not (len(words) == 1 and words[0].lower() in NOT_NAMES)
+
+
+def complete_names(text: str, spans: list[Span], names: set[str]) -> list[Span]:
+    """A span the model cut short where the text goes on to spell a longer name found elsewhere in the article
+    ("Centro ucraino" + " per le comunicazioni strategiche") takes the whole name."""
+    completed = []
+    for span in spans:
+        surface = text[span.start : span.end]
+        longer = [n for n in names if len(n) > len(surface) and n.startswith(surface + " ")]
+        whole = max((n for n in longer if text.startswith(n, span.start)), key=len, default=None)
+        completed.append(Span(span.start, span.start + len(whole), span.label, span.score) if whole else span)
+    return completed
 
 
 def _mentions(sentences: pl.DataFrame, model: NerModel) -> list[dict]:
     predictions = model(sentences["text"].to_list())
+    tidy = [tidy_spans(s, m) for s, m in zip(sentences["text"], predictions, strict=True)]
+    names: dict[str, set[str]] = {}
+    for aid, text, spans in zip(sentences["article_id"], sentences["text"], tidy, strict=True):
+        names.setdefault(aid, set()).update(text[s.start : s.end] for s in spans)
     rows = []
-    for sentence, mentions in zip(sentences.iter_rows(named=True), predictions, strict=True):
-        for m in tidy_spans(sentence["text"], mentions):
+    for sentence, spans in zip(sentences.iter_rows(named=True), tidy, strict=True):
+        for m in complete_names(sentence["text"], spans, names[sentence["article_id"]]):
             start, end = sentence["start"] + m.start, sentence["start"] + m.end
             rows.append(
                 {

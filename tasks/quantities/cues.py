@@ -32,8 +32,12 @@ class Cues:
     multiplier_of: dict[str, float]
     multiplier: str
     unit_of: dict[str, str]
+    number_word_of: dict[str, float]
+    number_word: re.Pattern[str]
     unit_after: re.Pattern[str]
     thing_of: dict[str, str]
+    unit_things: dict[str, str]
+    label_before_at_end: re.Pattern[str]
     casualty_of: dict[str, str]
     casualty: re.Pattern[str]
     person_things: frozenset[str]
@@ -42,9 +46,11 @@ class Cues:
     increment_after: re.Pattern[str]
     total_before: re.Pattern[str]
     total_after: re.Pattern[str]
+    rate_before: re.Pattern[str]
     rate_after: re.Pattern[str]
     forecast: re.Pattern[str]
     estimated: re.Pattern[str]
+    ahead_at_end: re.Pattern[str]
     month_of: dict[str, int]
     month_part_of: dict[str, str]
     month_part_at_end: re.Pattern[str]
@@ -67,12 +73,16 @@ def cues() -> Cues:
         multiplier_of=multiplier_of,
         multiplier="|".join(re.escape(w) for w in sorted(multiplier_of, key=len, reverse=True)),
         unit_of=unit_of,
+        number_word_of={fold(w): float(v) for v, words in data["number_words"].items() for w in words},
+        number_word=phrases([w for words in data["number_words"].values() for w in words]),
         unit_after=re.compile(
             r"\s*(?:(?:di|de|d['’]|of|des|dei|degli|delle|della|del)\s*)?("
             + "|".join(re.escape(u) for u in sorted(unit_of, key=len, reverse=True))
             + r")(?!\w)"
         ),
         thing_of=_inverse(data["things"]),
+        unit_things=dict(data["unit_things"]),
+        label_before_at_end=re.compile(phrases(data["label_before"]).pattern + r"[.:]?\s*$"),
         casualty_of=_inverse(data["casualty_words"]),
         casualty=phrases([w for words in data["casualty_words"].values() for w in words]),
         person_things=frozenset(data["person_things"]),
@@ -81,9 +91,11 @@ def cues() -> Cues:
         increment_after=phrases(roles["increment_after"]),
         total_before=phrases(roles["total_before"]),
         total_after=phrases(roles["total_after"]),
+        rate_before=phrases(roles["rate_before"]),
         rate_after=phrases(roles["rate_after"]),
         forecast=phrases(roles["forecast"]),
         estimated=phrases(roles["estimated"]),
+        ahead_at_end=re.compile(phrases(data["ahead"]).pattern + r"\s*(?:il|le|el|the|der|dem|del)?\s*$"),
         month_of={fold(w): int(month) for month, words in data["months"].items() for w in words},
         month_part_of=month_part_of,
         month_part_at_end=re.compile(phrases(list(month_part_of)).pattern + r"\s*(?:di|de|of|d['’])?\s*$"),

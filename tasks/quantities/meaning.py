@@ -18,6 +18,7 @@ from tasks.quantities.cues import cues
 from tasks.quantities.numbers import Number
 from tasks.text.stems import fold, stem
 
+_WORDS = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"\d{1,4}|[^\W\d_]+", re.UNICODE)  # "nell'ottobre" → "nell", "ottobre"
 _PART_DAYS = {"early": (1, 10), "mid": (11, 20), "late": (21, 31)}
 
@@ -42,9 +43,14 @@ class _DatePhrase:
 
 def thing_of(number: Number, sentence: str, clause_after: str) -> str | None:
     c = cues()
+    if number.unit in c.unit_things:
+        return c.unit_things[number.unit]
     if number.object is None:
         return None
     thing = c.thing_of.get(fold(number.object))
+    if thing is None and not number.object_before:  # "80 permanent dockworkers", "1,200 refrigerated containers"
+        rest = clause_after[clause_after.find(number.object) + len(number.object) :]
+        thing = next((c.thing_of[fold(w)] for w in _WORDS.findall(rest)[:2] if fold(w) in c.thing_of), None)
     if thing is None:
         return stem(number.object)
     if thing in ("killed", "wounded"):
@@ -69,7 +75,11 @@ def read_meaning(
     after = sentence[number.end : next_start]
     after_folded = fold(after)
     thing = thing_of(number, sentence, after)
-    if number.unit == "%" or c.rate_after.search(" ".join(after_folded.split()[:4])):
+    if (
+        number.unit == "%"
+        or c.rate_after.search(" ".join(after_folded.split()[:6]))
+        or c.rate_before.search(" ".join(before.split()[-4:]))
+    ):
         role = "rate"
     elif c.forecast.search(fold(sentence[: number.start])):
         role = "forecast"
@@ -97,12 +107,11 @@ def _increment_before(before: str) -> bool:
 
 
 def _nearest(phrases: list[_DatePhrase], number: Number) -> _DatePhrase | None:
-    """The date phrase closest before the number, else closest after it."""
-    before = [p for p in phrases if p.end <= number.start]
-    if before:
-        return before[-1]
-    after = [p for p in phrases if p.start >= number.end]
-    return after[0] if after else None
+    """The date phrase closest to the number, before it on a tie."""
+    def distance(p: _DatePhrase) -> int:
+        return number.start - p.end if p.end <= number.start else p.start - number.end + 1
+
+    return min(phrases, key=distance, default=None)
 
 
 def _date_phrases(sentence: str, article_day: date | None, ahead: bool) -> list[_DatePhrase]:
@@ -117,15 +126,18 @@ def _date_phrases(sentence: str, article_day: date | None, ahead: bool) -> list[
         month = c.month_of.get(word) if len(word) > 3 or word in ("mai", "may") else None
         if month is not None:
             day = None
-            if i > 0 and tokens[i - 1][2].isdigit() and 1 <= int(tokens[i - 1][2]) <= 31:
-                day, start = int(tokens[i - 1][2]), tokens[i - 1][0]
+            k = i - 2 if i > 1 and tokens[i - 1][2] in _ORDINAL_SUFFIXES else i - 1  # "1er janvier", "1st May"
+            if k >= 0 and tokens[k][2].isdigit() and 1 <= int(tokens[k][2]) <= 31:
+                day, start = int(tokens[k][2]), tokens[k][0]
             year = None
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
             if nxt and nxt[2].isdigit() and len(nxt[2]) == 4 and nxt[0] - end <= 2:
                 year, end = int(nxt[2]), nxt[1]
                 i += 1
             part = c.month_part_at_end.search(fold(sentence[max(0, start - 30) : start]))
-            phrase = _month_window(month, year, day, c.month_part_of.get(part[0].split()[0] if part else ""), article_day, ahead)
+            later = ahead or bool(c.ahead_at_end.search(fold(sentence[max(0, start - 30) : start])))
+            part_of = c.month_part_of.get(part[0].split()[0] if part else "")
+            phrase = _month_window(month, year, day, part_of, article_day, later)
             if phrase is not None:
                 found.append(_DatePhrase(start, end, *phrase))
         elif word.isdigit() and len(word) == 4 and 1900 <= int(word) <= 2100 and i > 0 and tokens[i - 1][2] in _YEAR_LEAD:
@@ -141,7 +153,8 @@ def _date_phrases(sentence: str, article_day: date | None, ahead: bool) -> list[
     return joined
 
 
-_YEAR_LEAD = {"nel", "del", "in", "en", "im", "dal", "since", "depuis", "seit", "desde", "entro", "by", "of", "di"}
+_YEAR_LEAD = {"nel", "del", "in", "en", "im", "dal", "since", "depuis", "seit", "desde", "entro", "by", "of", "di", "de"}
+_ORDINAL_SUFFIXES = {"er", "st", "nd", "rd", "th", "o"}
 
 
 def _month_window(

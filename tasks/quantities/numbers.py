@@ -19,7 +19,7 @@ MAX_DIGITS = 15  # beyond this a float no longer holds the number exactly
 _SPACE = "[ \u00a0\u202f]"
 _WORD = re.compile(r"\s*([^\W\d_]{2,})(?!['’\w])", re.UNICODE)  # not an elided "dell'"
 _ANY_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_NUMERIC_TOKEN = re.compile(r"(?<![\w/:.,])\d[\d.,]*\d(?![\w/:])")
+_NUMERIC_TOKEN = re.compile(r"(?<![\w/:.,])(?<!\d['’])\d[\d.,]*\d(?![\w/:])")
 _LINKING = {"more", "altri", "altre", "autres", "weitere", "mas", "tra", "fra", "entre", "zwischen", "between"}
 
 
@@ -43,11 +43,12 @@ class Skipped:
 
 
 def _number_pattern(dot_thousands: bool) -> str:
+    swiss = r"\d{1,3}(?:['’]\d{3})+"  # "1'200" is written in Switzerland whatever the language
     if dot_thousands:
-        grouped = rf"\d{{1,3}}(?:\.\d{{3}})+(?:,\d+)?|\d{{1,3}}(?:{_SPACE}\d{{3}})+(?:,\d+)?|\d+(?:,\d+)?"
+        grouped = rf"{swiss}|\d{{1,3}}(?:\.\d{{3}})+(?:,\d+)?|\d{{1,3}}(?:{_SPACE}\d{{3}})+(?:,\d+)?|\d+(?:,\d+)?"
     else:
-        grouped = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-    return rf"(?<![\w/:.,+])(?:{grouped})(?![\w/:]|[.,]\d)"
+        grouped = rf"{swiss}(?:\.\d+)?|\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?"
+    return rf"(?<![\w/:.,+])(?<!\d['’])(?:{grouped})(?![\w/:]|[.,'’]\d)"
 
 
 _PATTERNS: dict[bool, re.Pattern[str]] = {}
@@ -62,6 +63,7 @@ def _pattern(dot_thousands: bool) -> re.Pattern[str]:
 
 
 def _to_float(token: str, dot_thousands: bool) -> float:
+    token = re.sub(r"['’]", "", token)
     if dot_thousands:
         return float(re.sub(r"[.\u00a0\u202f ]", "", token).replace(",", "."))
     return float(token.replace(",", ""))
@@ -78,8 +80,8 @@ def read_numbers(text: str, language: str | None) -> tuple[list[Number], list[Sk
     taken = [(s.start, s.end) for s in skipped]
     for m in _pattern(dots).finditer(text):
         start = m.start()
-        if any(a <= start < b for a, b in taken):
-            continue
+        if any(a <= start < b for a, b in taken) or c.label_before_at_end.search(fold(text[max(0, start - 30) : start])):
+            continue  # inside an unreadable number; a label ("Rückennummer 8")
         if start >= 1 and text[start - 1] in "-–" and (start < 2 or text[start - 2].isalnum()):
             continue  # a code such as "F-16", the second half of "2-1", a phone number's tail
         if sum(ch.isdigit() for ch in m.group(1)) > MAX_DIGITS or (
@@ -112,7 +114,27 @@ def read_numbers(text: str, language: str | None) -> tuple[list[Number], list[Sk
             skipped.append(Skipped(start, end, "range_reversed"))
             continue
         found.append(Number(start, end, low, high, qualifier, unit, obj or before_obj, before_obj is not None))
-    return found, sorted(skipped, key=lambda s: s.start)
+    found += _number_words(text, stop, [(n.start, n.end) for n in found])
+    return sorted(found, key=lambda n: n.start), sorted(skipped, key=lambda s: s.start)
+
+
+def _number_words(text: str, stop: frozenset[str], taken: list[tuple[int, int]]) -> list[Number]:
+    """Numbers written as words, where a counted noun of the vocabulary follows ("almeno nove persone")."""
+    c = cues()
+    folded = fold(text)
+    if len(folded) != len(text):
+        return []  # offsets would not carry over; rare (ligatures, "ß")
+    found = []
+    for m in c.number_word.finditer(folded):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        obj = _object(text[m.end() :], stop)
+        if obj is None or fold(obj) not in c.thing_of:
+            continue
+        value = c.number_word_of[m[0]]
+        qualifier = c.qualifier_of.get(_qualifier(folded[max(0, m.start() - 40) : m.start()]), "exact")
+        found.append(Number(m.start(), m.end(), value, value, qualifier, None, obj))
+    return found
 
 
 def _mixed(token: str) -> bool:
