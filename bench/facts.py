@@ -137,13 +137,14 @@ def score_quantities(con: duckdb.DuckDBPyConnection, gold: dict) -> tuple[dict, 
             and r[3] == g["value"] and r[4] == g.get("value_max", g["value"])
         ]
         if not candidates:
-            notes.append(f"  missed figure {g['id']}: {g['text']!r} ({g['thing']})")
+            notes.append(f"  missed figure {g['id']}: {g['text']!r} ({g['thing']}) in a sentence with {g['in']!r}")
             continue
         r = candidates[0]
         matched[r[0]] = g["id"]
         wrong = []
-        if r[5] != g["thing"]:
-            wrong.append(f"thing {r[5]} (gold {g['thing']})")
+        things = g["thing"] if isinstance(g["thing"], list) else [g["thing"]]
+        if r[5] not in things:
+            wrong.append(f"thing {r[5]} (gold {'/'.join(things)})")
         if r[6] not in g["role"]:
             wrong.append(f"role {r[6]} (gold {'/'.join(g['role'])})")
         if g["subject"] != "-" and not set(g["subject"]) & set(r[11] or []):

@@ -25,6 +25,10 @@ NOT_NAMES = frozenset(
     el los las uno unos o os as um uma e ed y et und and or o oder ou questo questa ce cette""".split()
 )
 _WORD = re.compile(r"\w+")
+_LEGAL_FORM = re.compile(
+    r" (?:S\.p\.A\.|SpA|S\.r\.l\.|Srl|S\.A\.S\.|S\.A\.|SA|S\.L\.|GmbH|AG|KG|Ltd\.?|Limited|plc|PLC|Inc\.?|Corp\.?|LLC|"
+    r"N\.V\.|NV|B\.V\.|BV|SE|Oy|AB|A/S|S\.à r\.l\.|SARL)(?!\w)"
+)
 _ELIDED = re.compile(r"(?:[dl]|dell|all|nell|dall|sull|un|qu)['’]")
 
 
@@ -70,7 +74,8 @@ class Span:
 def tidy_spans(text: str, mentions: Sequence[MentionLike]) -> list[Span]:
     """The model's spans in one text, without its two kinds of noise: a name cut at a particle into adjacent spans
     is one span again (labelled as its first part, scored as its weaker part), and a span that is no name at all
-    (punctuation, an elided article such as "l'", a function word, a lower-case single word) is dropped."""
+    (punctuation, an elided article such as "l'", a function word, words all in lower case) is dropped; a name
+    followed by a company's legal form ("Idroalpi" + " S.p.A.") takes it in and is an organisation."""
     spans: list[Span] = []
     for m in sorted(mentions, key=lambda m: m.start):
         current = Span(m.start, m.end, m.label, float(m.score))
@@ -78,8 +83,13 @@ def tidy_spans(text: str, mentions: Sequence[MentionLike]) -> list[Span]:
             last = spans.pop()
             current = Span(last.start, current.end, last.label, min(last.score, current.score))
         spans.append(current)
-    spans = [_trimmed(text, span) for span in spans]
-    return [span for span in spans if _is_name(text[span.start : span.end]) and not _abbreviation_piece(text, span)]
+    kept: list[Span] = []
+    for span in (_with_legal_form(text, _trimmed(text, span)) for span in spans):
+        if kept and span.start < kept[-1].end:
+            continue  # inside the legal form the span before took in
+        if _is_name(text[span.start : span.end]) and not _abbreviation_piece(text, span):
+            kept.append(span)
+    return kept
 
 
 def _trimmed(text: str, span: Span) -> Span:
@@ -92,6 +102,11 @@ def _trimmed(text: str, span: Span) -> Span:
     if end - start > 3 and text[end - 2 : end] in ("'s", "’s"):
         end -= 2
     return Span(start, end, span.label, span.score) if (start, end) != (span.start, span.end) else span
+
+
+def _with_legal_form(text: str, span: Span) -> Span:
+    match = _LEGAL_FORM.match(text, span.end)
+    return Span(span.start, match.end(), "ORG", span.score) if match else span
 
 
 def _abbreviation_piece(text: str, span: Span) -> bool:
@@ -113,8 +128,8 @@ def _is_name(surface: str) -> bool:
         return False
     if surface.rstrip().endswith(("'", "’")) and len("".join(words)) <= 3:  # l', d', un', dell'
         return False
-    if len(words) == 1 and any(c.islower() for c in surface) and not any(c.isupper() for c in surface):
-        return False  # "ucraine", "russi": an adjective or a common noun, in scripts that capitalise names
+    if any(c.islower() for c in surface) and not any(c.isupper() for c in surface):
+        return False  # "ucraine", "regional government": adjectives and descriptions, in scripts that capitalise names
     return not (len(words) == 1 and words[0].lower() in NOT_NAMES)
 
 

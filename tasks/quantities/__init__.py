@@ -6,8 +6,8 @@ A figure is read in the article's locale (tasks/quantities/numbers.py), given it
 - thing: a demonym of the alias lists next to the counted noun ("300 soldati nordcoreani" → North Korea);
 - sentence: the entities of its sentence, and demonyms in it; a metonym counts as what it stands for (Pyongyang →
   North Korea);
-- neighbour: else those of the sentence before, then the one after;
-- article: else the entities of the article's title and lead.
+- article: else the entities of the article's title and lead (what it is about);
+- neighbour: else those of the sentence before, then the one after (an article whose lead names nothing).
 Numbers that cannot be read safely are quarantined with the reason, never guessed.
 """
 
@@ -132,10 +132,12 @@ def _subjects(
         return [entity_id(owners[0].key)], "thing"
     if in_sentence[i]:
         return in_sentence[i], "sentence"
+    if lead:
+        return lead, "article"
     for k in (i - 1, i + 1):
         if 0 <= k < len(in_sentence) and in_sentence[k]:
             return in_sentence[k], "neighbour"
-    return lead, "article"
+    return [], "article"
 
 
 def _owner_phrase(text: str) -> str:

@@ -37,6 +37,7 @@ class Cues:
     unit_after: re.Pattern[str]
     thing_of: dict[str, str]
     unit_things: dict[str, str]
+    of_which_at_end: re.Pattern[str]
     label_before_at_end: re.Pattern[str]
     casualty_of: dict[str, str]
     casualty: re.Pattern[str]
@@ -82,6 +83,7 @@ def cues() -> Cues:
         ),
         thing_of=_inverse(data["things"]),
         unit_things=dict(data["unit_things"]),
+        of_which_at_end=re.compile(phrases(data["of_which"]).pattern + r"\s*$"),
         label_before_at_end=re.compile(phrases(data["label_before"]).pattern + r"[.:]?\s*$"),
         casualty_of=_inverse(data["casualty_words"]),
         casualty=phrases([w for words in data["casualty_words"].values() for w in words]),

@@ -20,6 +20,7 @@ from tasks.text.stems import fold, stem
 
 _WORDS = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"\d{1,4}|[^\W\d_]+", re.UNICODE)  # "nell'ottobre" → "nell", "ottobre"
+_CLAUSE_END = re.compile(r"[,;:!?()]|[.](?:\s|$)")
 _PART_DAYS = {"early": (1, 10), "mid": (11, 20), "late": (21, 31)}
 
 
@@ -45,11 +46,15 @@ def thing_of(number: Number, sentence: str, clause_after: str) -> str | None:
     c = cues()
     if number.unit in c.unit_things:
         return c.unit_things[number.unit]
+    if number.unit == "%":  # "46,8% delle preferenze" counts votes; "2.5% pay rise" is a per cent
+        words = [fold(w) for w in _WORDS.findall(clause_after)[:3]]
+        return next((c.thing_of[w] for w in words if w in c.thing_of), "%")
     if number.object is None:
         return None
     thing = c.thing_of.get(fold(number.object))
     if thing is None and not number.object_before:  # "80 permanent dockworkers", "1,200 refrigerated containers"
-        rest = clause_after[clause_after.find(number.object) + len(number.object) :]
+        tail = sentence[number.end :]
+        rest = tail[tail.find(number.object) + len(number.object) :]
         thing = next((c.thing_of[fold(w)] for w in _WORDS.findall(rest)[:2] if fold(w) in c.thing_of), None)
     if thing is None:
         return stem(number.object)
@@ -87,12 +92,14 @@ def read_meaning(
         role = "increment"  # "3.000 soldati, portando il totale a 11.000"
     elif c.total_before.search(before):
         role = "total"
-    elif c.increment_after.match(after_folded.strip()) or (previous_end == 0 and _increment_before(before)):
+    elif c.increment_after.match(after_folded.strip()) or (
+        previous_end == 0 and _increment_before(re.split(r"[:;\"“”«»]", before)[-1])
+    ):
         role = "increment"  # after an earlier figure "e altri 2.700" lists another group, not an addition
     else:
         role = "total"
     estimated = bool(c.estimated.search(fold(sentence[: number.start])) or c.estimated.search(after_folded[:30]))
-    window = _nearest(_date_phrases(sentence, article_day, role == "forecast"), number)
+    window = _nearest(_date_phrases(sentence, article_day, role == "forecast"), number, sentence, next_start)
     if window is not None:
         return Meaning(thing, role, estimated, window.first, window.last, "text")
     return Meaning(thing, role, estimated, article_day, article_day, "article")
@@ -106,12 +113,15 @@ def _increment_before(before: str) -> bool:
     return any(" " in m[0] for m in c.increment_before.finditer(before))
 
 
-def _nearest(phrases: list[_DatePhrase], number: Number) -> _DatePhrase | None:
-    """The date phrase closest to the number, before it on a tie."""
-    def distance(p: _DatePhrase) -> int:
-        return number.start - p.end if p.end <= number.start else p.start - number.end + 1
-
-    return min(phrases, key=distance, default=None)
+def _nearest(phrases: list[_DatePhrase], number: Number, sentence: str, next_start: int) -> _DatePhrase | None:
+    """The date phrase of the number's own clause after it ("4,2 % à partir du 1er janvier"), else the nearest one
+    before it in the sentence, not across a colon or semicolon ("A metà gennaio, ... circa 300 soldati")."""
+    clause_end = number.end + len(_CLAUSE_END.split(sentence[number.end : next_start])[0])
+    after = [p for p in phrases if number.end <= p.start and p.end <= clause_end]
+    if after:
+        return after[0]
+    before = [p for p in phrases if p.end <= number.start and not re.search(r"[:;]", sentence[p.end : number.start])]
+    return before[-1] if before else None
 
 
 def _date_phrases(sentence: str, article_day: date | None, ahead: bool) -> list[_DatePhrase]:

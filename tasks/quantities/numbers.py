@@ -20,6 +20,9 @@ _SPACE = "[ \u00a0\u202f]"
 _WORD = re.compile(r"\s*([^\W\d_]{2,})(?!['’\w])", re.UNICODE)  # not an elided "dell'"
 _ANY_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NUMERIC_TOKEN = re.compile(r"(?<![\w/:.,])(?<!\d['’])\d[\d.,]*\d(?![\w/:])")
+_OF_TOTAL = re.compile(
+    r"\s+(?:of|out of|di|su|sur|de|von|aus)\s+(?:the|i|gli|le|les|los|las|den|die|der)?\s*\d[\d.,'’ ]*\d?(?=\s)"
+)
 _LINKING = {"more", "altri", "altre", "autres", "weitere", "mas", "tra", "fra", "entre", "zwischen", "between"}
 
 
@@ -100,7 +103,9 @@ def read_numbers(text: str, language: str | None) -> tuple[list[Number], list[Sk
         high = _to_float(m.group(3), dots) * (high_mult or 1.0) if is_range else low
         unit, unit_len = _unit(text[:start], text[end:])
         end += unit_len
-        obj = _object(text[end:], stop)
+        if unit is None and m.group(2) and found and c.of_which_at_end.search(before):
+            unit = found[-1].unit  # "240 milioni di euro, di cui 95 milioni"
+        obj = _object(text[end:], stop) or _object_of_total(text[end:], stop)
         before_obj = None if obj or unit or is_range else _object_before(text[:start])
         qualifier = "range" if high != low else c.qualifier_of.get(_qualifier(before), "exact")
         bare = not m.group(2) and qualifier == "exact" and re.fullmatch(r"\d{4}", m.group(1))
@@ -177,6 +182,12 @@ def _object(rest: str, stop: frozenset[str]) -> str | None:
             return word if len(word) > 2 or fold(word) in cues().thing_of else None
         pos = match.end()
     return None
+
+
+def _object_of_total(rest: str, stop: frozenset[str]) -> str | None:
+    """ "7,469 of the 15,212 registered voters", "10 of the 16 seats": the noun after the total."""
+    match = _OF_TOTAL.match(rest)
+    return _object(rest[match.end() :], stop) if match else None
 
 
 def _object_before(before: str) -> str | None:
