@@ -241,7 +241,7 @@ def test_a_store_from_before_the_table_renames_keeps_its_rows_and_views(tmp_path
         assert {"mentions", "mentions_done", "entities", "mention_links"} <= tables
         assert not {"entity", "entity_mentions", "ner_done"} & tables
         assert store.query("SELECT text FROM mentions")["text"].to_list() == ["Roma"]
-        assert store.query("SELECT entity_key FROM entities")["entity_key"].to_list() == ["LOC:roma"]
+        assert store.query("SELECT entity_key FROM entities")["entity_key"].to_list() == ["name:roma"]  # 011 re-keyed
         assert store.query("SELECT mention_id FROM v_latest_entities")["mention_id"].to_list() == ["m1"]
         assert store.query("SELECT name FROM v_entities")["name"].to_list() == ["Roma"]
 

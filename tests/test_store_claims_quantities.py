@@ -6,7 +6,11 @@ import polars as pl
 import pytest
 
 from stancewire import frames
+from stancewire.results import QuantitiesResult
 from stancewire.store import Store
+from flows.link_mentions import reapply_overrides
+from tasks.inputs.aliases import load_aliases
+from tasks.link import link_mentions, linker_fingerprint
 from tasks.quantities import EXTRACTOR_VERSION, extract_quantities
 from tests.test_store import AS_NER, make_articles, make_documents, make_entities, make_stance
 
@@ -54,24 +58,32 @@ def test_claims_keep_translations_and_can_be_disabled(store):
 
 
 def run_quantities(store: Store, run_id: str) -> list[str]:
-    languages, sentences, entities = store.pending_quantities(EXTRACTOR_VERSION)
-    found = extract_quantities(sentences, languages, entities)
-    store.write_quantities(found, run_id, languages["article_id"].to_list(), EXTRACTOR_VERSION)
-    return languages["article_id"].to_list()
+    articles, sentences, mentions = store.pending_quantities(EXTRACTOR_VERSION)
+    found, named, skipped = extract_quantities(sentences, articles, mentions, load_aliases([]))
+    ids = articles["article_id"].to_list()
+    store.save(QuantitiesResult(found, ids, EXTRACTOR_VERSION, named, skipped), run_id)
+    return ids
+
+
+def run_link(store: Store, run_id: str) -> None:
+    aliases = load_aliases([])
+    pending = store.pending_links(linker_fingerprint(aliases))
+    store.save(link_mentions(pending, store.entities(), aliases, store.entity_overrides()), run_id)
 
 
 def test_quantities_are_read_once_and_again_after_a_new_ner_run_or_a_text_change(store):
     articles, sentences = seed(store)
     ids = sorted(articles["article_id"])
     assert sorted(run_quantities(store, "run-1")) == ids
-    q = store.query("SELECT text, value, qualifier, object_key, entities FROM quantities").rows()
-    assert q == [("1.500", 1500.0, "about", "solda", [])]  # no NER yet: no entity
+    q = store.query("SELECT text, value, qualifier, thing, role, subjects FROM quantities").rows()
+    assert q == [("1.500", 1500.0, "about", "soldiers", "total", [])]  # no NER yet: no subject
     assert run_quantities(store, "run-2") == []  # nothing new, article without quantities included
 
     entities = make_entities(articles, sentences)
     store.write_mentions(entities, "run-3", articles["article_id"].to_list(), **AS_NER)
-    assert sorted(run_quantities(store, "run-3")) == ids  # entities changed: links are re-read
-    assert store.query("SELECT entities FROM quantities").rows() == [(["Roma"],)]
+    run_link(store, "run-3")
+    assert sorted(run_quantities(store, "run-3")) == ids  # entities changed: subjects are re-read
+    assert store.query("SELECT subject, subject_from FROM v_quantities").rows() == [("Rome", "sentence")]
 
     changed = {"a.txt": "Roma ha inviato 300 soldati. Fine.", "b.txt": TEXTS["b.txt"]}
     new_articles, new_sentences = make_articles(make_documents(list(TEXTS)), changed)
@@ -79,6 +91,26 @@ def test_quantities_are_read_once_and_again_after_a_new_ner_run_or_a_text_change
     assert store.query("SELECT count(*) AS n FROM quantities")["n"][0] == 0  # offsets pointed into the old text
     assert run_quantities(store, "run-4") == [new_articles["article_id"][0]]
     assert store.query("SELECT text, qualifier FROM quantities").rows() == [("300", "exact")]
+
+
+def test_a_demonym_names_an_entity_no_mention_did_and_links_keep_it(store):
+    seed(store, {"a.txt": "Secondo fonti, circa 300 soldati nordcoreani sono stati uccisi."})
+    run_quantities(store, "run-1")
+    assert store.query("SELECT subject, subject_from, thing FROM v_quantities").rows() == [
+        ("North Korea", "thing", "killed")
+    ]
+    run_link(store, "run-2")
+    store.con.execute("DELETE FROM mention_links")
+    reapply_overrides(store)  # drops entities nothing refers to, but not a quantity's subject
+    assert store.query("SELECT subject FROM v_quantities").rows() == [("North Korea",)]
+
+
+def test_unreadable_numbers_are_quarantined_with_the_reason(store):
+    seed(store, {"a.txt": "Il numero 1.000,000.5 e 1234567890123456789012345 soldati, tra 12 e 10 soldati."})
+    run_quantities(store, "run-1")
+    assert store.query("SELECT count(*) AS n FROM quantities")["n"][0] == 0
+    reasons = store.query("SELECT reason FROM quarantine WHERE stage = 'quantities' ORDER BY reason")["reason"]
+    assert reasons.to_list() == ["mixed_separators", "range_reversed", "too_many_digits"]
 
 
 def test_quantities_suite_flags_a_span_that_does_not_match_the_text(store):

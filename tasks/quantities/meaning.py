@@ -106,9 +106,10 @@ def read_meaning(
 
 
 def _increment_before(before: str) -> bool:
-    """A one-word cue ("altri", "new") right before the number, or a phrase ("nuovo contingente") in the clause."""
+    """A one-word cue ("altri", "another") right before the number, or a phrase ("nuovo contingente") in the
+    clause; "a new report says 10,000" is no increment."""
     c = cues()
-    if c.increment_before.search(" ".join(before.split()[-4:])):
+    if c.increment_before.search(" ".join(before.split()[-2:])):
         return True
     return any(" " in m[0] for m in c.increment_before.finditer(before))
 

@@ -86,7 +86,9 @@ def read_numbers(text: str, language: str | None) -> tuple[list[Number], list[Sk
         if any(a <= start < b for a, b in taken) or c.label_before_at_end.search(fold(text[max(0, start - 30) : start])):
             continue  # inside an unreadable number; a label ("Rückennummer 8")
         if start >= 1 and text[start - 1] in "-–" and (start < 2 or text[start - 2].isalnum()):
-            continue  # a code such as "F-16", the second half of "2-1", a phone number's tail
+            continue  # a code such as "F-16", the second half of "2-1"
+        if re.search(r"\d[ \u00a0]$", text[max(0, start - 2) : start]):
+            continue  # a group of a phone number or code ("06 1234 5678") that is no one number
         if sum(ch.isdigit() for ch in m.group(1)) > MAX_DIGITS or (
             m.group(3) and sum(ch.isdigit() for ch in m.group(3)) > MAX_DIGITS
         ):
@@ -111,7 +113,7 @@ def read_numbers(text: str, language: str | None) -> tuple[list[Number], list[Sk
         bare = not m.group(2) and qualifier == "exact" and re.fullmatch(r"\d{4}", m.group(1))
         if (obj and fold(obj) in c.month_of) or (bare and 1800 <= low <= 2100 and not unit):
             continue  # a date or a year
-        if re.match(r"\s*(?:[:h.]\d\d\b|[/.]\d)", text[end:]) or re.match(r"[-/.]\d", text[m.end(1) :]):
+        if re.match(r"\s*(?:[:h.]\d\d\b|[/.]\d)", text[end:]) or re.match(r"(?:[/.]|-\d+-)\d", text[m.end(1) :]):
             continue  # a time (10:30, 10h30) or a date (21/11, 21.11.2026)
         if unit is None and obj is None and before_obj is None:
             continue

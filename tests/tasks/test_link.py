@@ -182,19 +182,19 @@ def test_fragments_split_by_ner_are_joined_only_into_a_listed_name(aliases):
     assert by["a@80"] == "Corea del" and by["a@90"] == "Nord"
 
 
-def test_one_label_per_name_within_an_article_and_not_across(aliases):
+def test_one_entity_per_name_whatever_the_label_typed_by_the_majority(aliases):
     result = link(
         [
             mention("a", 0, "Valmora", "ORG"),
             mention("a", 10, "Valmora", "LOC"),
             mention("a", 20, "Valmora", "LOC"),
-            mention("b", 0, "Valmora", "ORG"),
+            mention("b", 0, "Valmora", "PER"),
         ],
         aliases,
     )
-    ids = dict(result.links.select("mention_id", "entity_id").iter_rows())
-    assert ids["a@0"] == ids["a@10"] == ids["a@20"] == entity_id("LOC:valmora")
-    assert ids["b@0"] == entity_id("ORG:valmora")
+    ids = set(result.links["entity_id"])
+    assert ids == {entity_id("name:valmora")}
+    assert result.entities.filter(entity_id=entity_id("name:valmora"))["type"].to_list() == ["LOC"]
 
 
 def test_ids_are_stable_and_do_not_depend_on_the_other_articles(aliases):
@@ -248,7 +248,7 @@ def test_overrides_merge_then_split_in_the_order_made(aliases):
         mention("d", 0, "Oleksandr Zelensky", "PER"),
     ]
     volodymyr, bare, oleksandr = (
-        entity_id(k) for k in ("alias:volodymyr-zelensky", "PER:zelensky", "PER:oleksandr zelensky")
+        entity_id(k) for k in ("alias:volodymyr-zelensky", "name:zelensky", "name:oleksandr zelensky")
     )
     overrides = pl.DataFrame(
         [
@@ -267,7 +267,7 @@ def test_overrides_merge_then_split_in_the_order_made(aliases):
 
 def test_merge_chains_resolve_and_cycles_are_ignored(aliases):
     rows = [mention("a", 0, "Alpha", "ORG"), mention("b", 0, "Beta", "ORG"), mention("c", 0, "Gamma", "ORG")]
-    alpha, beta, gamma = (entity_id(f"ORG:{n}") for n in ("alpha", "beta", "gamma"))
+    alpha, beta, gamma = (entity_id(f"name:{n}") for n in ("alpha", "beta", "gamma"))
     overrides = pl.DataFrame(
         [override(1, "merge", alpha, beta), override(2, "merge", beta, gamma), override(3, "merge", gamma, alpha)],
         schema=ENTITY_OVERRIDES,
@@ -318,7 +318,7 @@ def test_a_spelling_listed_for_two_entries_links_to_neither(tmp_path):
     )
     result = link([mention("a", 0, "Georgia", "LOC"), mention("a", 10, "Georgien", "LOC")], load_aliases([path]))
     got = {m: (e, how) for m, e, how in result.links.select("mention_id", "entity_id", "method").iter_rows()}
-    assert got == {"a@0": (entity_id("LOC:georgia"), "name"), "a@10": (entity_id("alias:georgia"), "alias")}
+    assert got == {"a@0": (entity_id("name:georgia"), "name"), "a@10": (entity_id("alias:georgia"), "alias")}
 
 
 @pytest.mark.parametrize(

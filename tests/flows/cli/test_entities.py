@@ -260,7 +260,7 @@ def test_top_entities_per_claim_stance(db):
 def test_merge_and_split_are_kept_across_reruns_and_apply_to_new_articles(db, monkeypatch):
     with monkeypatch.context() as patched:
         skip_validation(patched)
-        code, out = cli("merge", "Volodymyr Zelensky", "PER:zelensky", "--db", str(db), "--note", "bare surname = him")
+        code, out = cli("merge", "Volodymyr Zelensky", "name:zelensky", "--db", str(db), "--note", "bare surname = him")
     assert code == 0, out
     assert entity_of(db)["a3:Zelensky"] == "Volodymyr Zelensky"
     code, out = cli(
@@ -292,7 +292,7 @@ def test_merge_and_split_are_kept_across_reruns_and_apply_to_new_articles(db, mo
     assert after["a4:Zelensky"] == after["a3:Zelensky"] == "Volodymyr Zelensky"
     assert read(db, ZELENSKY_WITH_NORTH_KOREAN_TROOPS).rows()[-1] == (date(2025, 3, 3), "paper-en", 1)
     assert after["a2:Selenskyj"] == "Selenskyj (unclear)"
-    assert read(db, "SELECT merged_into FROM entities WHERE entity_key = 'PER:zelensky'")["merged_into"][
+    assert read(db, "SELECT merged_into FROM entities WHERE entity_key = 'name:zelensky'")["merged_into"][
         0
     ] == entity_id("alias:volodymyr-zelensky")
 
