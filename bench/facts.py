@@ -126,15 +126,20 @@ def score_quantities(con: duckdb.DuckDBPyConnection, gold: dict) -> tuple[dict, 
         "JOIN sentences se ON se.sentence_id = q.sentence_id ORDER BY d.uri, q.start"
     ).fetchall()
     ignore = gold.get("ignore", {})
-    read = [r for r in rows if file_of(r[1]) in gold["files"] and not any(p in r[10] for p in ignore.get(file_of(r[1]), []))]
+    read = [
+        r for r in rows if file_of(r[1]) in gold["files"] and not any(p in r[10] for p in ignore.get(file_of(r[1]), []))
+    ]
     matched: dict[str, str] = {}  # quantity_id → gold id
     full, notes = 0, []
     for g in gold["quantities"]:
         candidates = [
             r
             for r in read
-            if file_of(r[1]) == g["file"] and r[0] not in matched and g["in"] in r[10]
-            and r[3] == g["value"] and r[4] == g.get("value_max", g["value"])
+            if file_of(r[1]) == g["file"]
+            and r[0] not in matched
+            and g["in"] in r[10]
+            and r[3] == g["value"]
+            and r[4] == g.get("value_max", g["value"])
         ]
         if not candidates:
             notes.append(f"  missed figure {g['id']}: {g['text']!r} ({g['thing']}) in a sentence with {g['in']!r}")

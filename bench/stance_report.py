@@ -111,19 +111,18 @@ def main() -> None:
             con,
             "Quantities with a measured thing",
             """
-            SELECT a.language AS lang, q.text, q.value, q.value_max, q.qualifier, q.unit, q.object,
-                   array_to_string(q.entities, '; ')[:60] AS entities
-            FROM quantities q JOIN articles a USING (article_id)
-            WHERE q.object IS NOT NULL OR q.unit IS NOT NULL ORDER BY a.language, q.article_id, q.start""",
+            SELECT a.language AS lang, q.quantity_text AS text, q.value, q.value_max, q.qualifier, q.unit, q.thing,
+                   q.role, string_agg(q.subject, '; ')[:60] AS subjects
+            FROM v_quantities q JOIN articles a USING (article_id)
+            GROUP BY ALL ORDER BY a.language, q.article_id, q.quantity_text""",
             rows=200,
         )
         show(con, "Claims: supporting vs refuting publishers", "SELECT * FROM v_claim_disagreement ORDER BY claim_id")
         show(
             con,
-            "Conflicting quantities (same entity and measured thing, intervals that do not overlap)",
+            "Conflicting quantities (same counted thing, role and subject, overlapping days, values that do not fit)",
             """
-            SELECT entity, object_key, unit, quantity_text, qualifier, low, high, title[:40] AS article,
-                   sentence[:100] AS sentence
+            SELECT reason, a_sentence[:80] AS a_sentence, b_sentence[:80] AS b_sentence
             FROM v_quantity_conflicts""",
             rows=200,
         )

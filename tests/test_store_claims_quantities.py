@@ -1,16 +1,17 @@
-"""Store methods for claims with translations, enabling, and incremental quantities."""
+"""Store methods for claims with translations, enabling, and incremental quantities; the quantity views."""
 
 import json
+from datetime import date
 
 import polars as pl
 import pytest
 
+from flows.link_mentions import reapply_overrides
 from stancewire import frames
 from stancewire.results import QuantitiesResult
 from stancewire.store import Store
-from flows.link_mentions import reapply_overrides
 from tasks.inputs.aliases import load_aliases
-from tasks.link import link_mentions, linker_fingerprint
+from tasks.link import alias_entities, entity_id, link_mentions, linker_fingerprint
 from tasks.quantities import EXTRACTOR_VERSION, extract_quantities
 from tests.test_store import AS_NER, make_articles, make_documents, make_entities, make_stance
 
@@ -136,3 +137,91 @@ def test_changed_translations_make_the_claim_pending_again(store):
     assert store.pending_stance("m", "r")[0].is_empty()
     store.write_claims(claim(translations={"it": "Roma ha inviato soldati"}))
     assert store.pending_stance("m", "r")[0].height == 2
+
+
+DAY = date(2026, 10, 27)
+SHIPS = {"a.txt": "Sono 18 navi.", "b.txt": "Sono 31 navi.", "c.txt": "Sono circa 30 navi.", "d.txt": "Sono 100 navi."}
+
+
+def figure(article_id: str, value: float, **given) -> dict:
+    row = {
+        "quantity_id": f"{article_id[:6]}-{value}-{given.get('thing', 'ships')}-{given.get('role', 'total')}",
+        "article_id": article_id,
+        "sentence_id": f"{article_id}:0",
+        "start": 5,
+        "end": 7,
+        "text": str(int(value)),
+        "value": value,
+        "value_max": value,
+        "qualifier": "exact",
+        "unit": None,
+        "object": "navi",
+        "object_key": "navi",
+        "thing": "ships",
+        "role": "total",
+        "estimated": False,
+        "subjects": [entity_id("alias:france")],
+        "subject_from": "sentence",
+        "refers_from": DAY,
+        "refers_to": DAY,
+        "date_from": "article",
+    }
+    return row | given
+
+
+def conflicts(store: Store, *figures: dict) -> list[tuple]:
+    store.write_entities(alias_entities([load_aliases([]).entries["france"]], load_aliases([])), "run-1")
+    store.write_quantities(pl.DataFrame(list(figures), schema=frames.QUANTITIES), "run-1", [], EXTRACTOR_VERSION)
+    return store.query("SELECT a_text, b_text, subjects, reason FROM v_quantity_conflicts ORDER BY a_text").rows()
+
+
+def test_figures_that_cannot_both_hold_conflict_with_both_sides_and_a_reason(store):
+    articles, _ = seed(store, SHIPS)
+    a, b, c, _ = sorted(articles["article_id"], key=lambda i: articles.filter(article_id=i)["url"][0])
+    rows = conflicts(store, figure(a, 18), figure(b, 31), figure(c, 30, qualifier="about"))
+    assert {(r[0], r[1]) for r in rows} == {("18", "31"), ("18", "30")} or {(r[1], r[0]) for r in rows} == {
+        ("18", "31"),
+        ("18", "30"),
+    }
+    assert all(r[2] == ["France"] for r in rows)
+    assert "total ships of France" in rows[0][3] and "the ranges do not meet" in rows[0][3]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"thing": "containers"},  # another counted thing
+        {"role": "increment"},  # an addition is not a stock
+        {"unit": "EUR"},
+        {"subjects": [entity_id("alias:italy")]},  # nobody's figure in common
+        {"refers_from": date(2026, 11, 10), "refers_to": date(2026, 11, 10)},  # other days
+        {"qualifier": "more_than"},  # "more than 18" fits 31
+    ],
+)
+def test_figures_that_differ_in_what_whose_when_or_fit_do_not_conflict(store, other):
+    articles, _ = seed(store, SHIPS)
+    a, b = sorted(articles["article_id"], key=lambda i: articles.filter(article_id=i)["url"][0])[:2]
+    assert conflicts(store, figure(a, 18, **other), figure(b, 31)) == []
+
+
+def test_a_gap_of_more_than_three_times_counts_something_else(store):
+    articles, _ = seed(store, SHIPS)
+    a, _, _, d = sorted(articles["article_id"], key=lambda i: articles.filter(article_id=i)["url"][0])
+    assert conflicts(store, figure(a, 18), figure(d, 100)) == []
+
+
+def test_increments_conflict_only_as_news_of_the_same_days(store):
+    articles, _ = seed(store, SHIPS)
+    a, b = sorted(articles["article_id"], key=lambda i: articles.filter(article_id=i)["url"][0])[:2]
+    assert len(conflicts(store, figure(a, 18, role="increment"), figure(b, 31, role="increment"))) == 1
+    dated = {"role": "increment", "date_from": "text"}
+    assert conflicts(store, figure(a, 18, **dated), figure(b, 31, **dated)) == []
+
+
+def test_one_article_never_conflicts_with_itself_and_the_timeline_orders_by_day(store):
+    articles, _ = seed(store, SHIPS)
+    a = sorted(articles["article_id"], key=lambda i: articles.filter(article_id=i)["url"][0])[0]
+    late = {"refers_from": date(2026, 10, 29), "refers_to": date(2026, 10, 29), "quantity_id": "late"}
+    assert conflicts(store, figure(a, 18, **late), figure(a, 31)) == []
+    timeline = store.query("SELECT subject, thing, quantity_text FROM v_quantity_timeline").rows()
+    assert timeline == [("France", "ships", "31"), ("France", "ships", "18")]

@@ -81,9 +81,9 @@ def _entities_by_sentence(mentions: pl.DataFrame) -> dict[str, list[str]]:
     """sentence_id → canonical entity ids in order, a metonym replaced by what it stands for."""
     named: dict[str, list[str]] = {}
     if mentions.height:
-        for sid, eid, stands_for in mentions.sort("sentence_id", "start").select(
-            "sentence_id", "entity_id", "stands_for"
-        ).iter_rows():
+        for sid, eid, stands_for in (
+            mentions.sort("sentence_id", "start").select("sentence_id", "entity_id", "stands_for").iter_rows()
+        ):
             if eid is not None:
                 named.setdefault(sid, []).append(stands_for or eid)
     return named

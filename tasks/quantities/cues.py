@@ -15,7 +15,9 @@ CUES_FILE = Path(__file__).with_name("cues.yaml")
 def phrases(words: list[str]) -> re.Pattern[str]:
     """Any of `words` as a whole phrase of folded text, longest first."""
     alternatives = sorted({fold(str(w)) for w in words}, key=len, reverse=True)
-    return re.compile(r"(?<![\w'’])(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives) + r")(?!\w)")
+    return re.compile(
+        r"(?<![\w'’])(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives) + r")(?!\w)"
+    )
 
 
 def _inverse(groups: dict) -> dict[str, str]:

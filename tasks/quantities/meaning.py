@@ -63,7 +63,9 @@ def thing_of(number: Number, sentence: str, clause_after: str) -> str | None:
         return "casualties" if near >= {"killed", "wounded"} else thing
     if thing in c.person_things and not number.object_before:
         said = [c.casualty_of[m[0]] for m in c.casualty.finditer(fold(clause_after))]
-        said_before = [c.casualty_of[m[0]] for m in c.casualty.finditer(fold(sentence[max(0, number.start - 20) : number.start]))]
+        said_before = [
+            c.casualty_of[m[0]] for m in c.casualty.finditer(fold(sentence[max(0, number.start - 20) : number.start]))
+        ]
         said = said or said_before
         if said:
             return "casualties" if set(said) >= {"killed", "wounded"} else said[0]
@@ -151,20 +153,40 @@ def _date_phrases(sentence: str, article_day: date | None, ahead: bool) -> list[
             phrase = _month_window(month, year, day, part_of, article_day, later)
             if phrase is not None:
                 found.append(_DatePhrase(start, end, *phrase))
-        elif word.isdigit() and len(word) == 4 and 1900 <= int(word) <= 2100 and i > 0 and tokens[i - 1][2] in _YEAR_LEAD:
+        elif (
+            word.isdigit() and len(word) == 4 and 1900 <= int(word) <= 2100 and i > 0 and tokens[i - 1][2] in _YEAR_LEAD
+        ):
             year = int(word)
             found.append(_DatePhrase(start, end, date(year, 1, 1), date(year, 12, 31)))
         i += 1
     joined: list[_DatePhrase] = []
     for phrase in found:
-        if joined and re.fullmatch(r"\s*(?:e|and|et|und|y|-|–|a|to|bis|à)\s*", fold(sentence[joined[-1].end : phrase.start])):
+        if joined and re.fullmatch(
+            r"\s*(?:e|and|et|und|y|-|–|a|to|bis|à)\s*", fold(sentence[joined[-1].end : phrase.start])
+        ):
             joined[-1] = _DatePhrase(joined[-1].start, phrase.end, joined[-1].first, phrase.last)
         else:
             joined.append(phrase)
     return joined
 
 
-_YEAR_LEAD = {"nel", "del", "in", "en", "im", "dal", "since", "depuis", "seit", "desde", "entro", "by", "of", "di", "de"}
+_YEAR_LEAD = {
+    "nel",
+    "del",
+    "in",
+    "en",
+    "im",
+    "dal",
+    "since",
+    "depuis",
+    "seit",
+    "desde",
+    "entro",
+    "by",
+    "of",
+    "di",
+    "de",
+}
 _ORDINAL_SUFFIXES = {"er", "st", "nd", "rd", "th", "o"}
 
 

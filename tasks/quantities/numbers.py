@@ -83,7 +83,9 @@ def read_numbers(text: str, language: str | None) -> tuple[list[Number], list[Sk
     taken = [(s.start, s.end) for s in skipped]
     for m in _pattern(dots).finditer(text):
         start = m.start()
-        if any(a <= start < b for a, b in taken) or c.label_before_at_end.search(fold(text[max(0, start - 30) : start])):
+        if any(a <= start < b for a, b in taken) or c.label_before_at_end.search(
+            fold(text[max(0, start - 30) : start])
+        ):
             continue  # inside an unreadable number; a label ("Rückennummer 8")
         if start >= 1 and text[start - 1] in "-–" and (start < 2 or text[start - 2].isalnum()):
             continue  # a code such as "F-16", the second half of "2-1"
@@ -148,9 +150,7 @@ def _mixed(token: str) -> bool:
     """Both separators, and not in the order of either convention ("1.000,000.5", "1,000.000,5")."""
     if "." not in token or "," not in token:
         return False
-    return not (
-        re.fullmatch(r"\d{1,3}(?:\.\d{3})+,\d+", token) or re.fullmatch(r"\d{1,3}(?:,\d{3})+\.\d+", token)
-    )
+    return not (re.fullmatch(r"\d{1,3}(?:\.\d{3})+,\d+", token) or re.fullmatch(r"\d{1,3}(?:,\d{3})+\.\d+", token))
 
 
 def _qualifier(before: str) -> str:

@@ -308,6 +308,27 @@ def test_user_alias_files_extend_the_builtin_list(tmp_path):
     assert load_aliases([csv_file], builtin=False).lookup("zelensky", "PER")[0].id == "zelensky-bare"
 
 
+def test_demonyms_extend_entries_and_one_claimed_by_two_names_neither(tmp_path):
+    yaml_file = tmp_path / "demonyms.yaml"
+    yaml_file.write_text(
+        "entities:\n"
+        "  - {id: valmora, type: LOC, name: Valmora, demonyms: [valmorese, valmoresi]}\n"
+        "  - {id: north-korea, demonyms: [Nordkoreanerin]}\n"
+        "  - {id: south-korea, demonyms: [coreani]}\n"
+        "  - {id: north-korea, demonyms: [coreani]}\n",
+        encoding="utf-8",
+    )
+    csv_file = tmp_path / "demonyms.csv"
+    csv_file.write_text("id,type,name,alias,demonym\npratobasso,LOC,Pratobasso,,pratobassese\n", encoding="utf-8")
+    index = load_aliases([yaml_file, csv_file]).demonym_index()
+    assert index["valmoresi"].id == "valmora" and index["pratobassese"].id == "pratobasso"
+    assert index["nordkoreanerin"].id == index["nordcoreani"].id == "north-korea"  # built-in ones kept
+    assert "coreani" not in index
+    with pytest.raises(AliasFileError, match="demonyms must be a list"):
+        (tmp_path / "bad.yaml").write_text("entities:\n  - {id: x, type: LOC, name: X, demonyms: xs}\n")
+        load_aliases([tmp_path / "bad.yaml"])
+
+
 def test_a_spelling_listed_for_two_entries_links_to_neither(tmp_path):
     path = tmp_path / "clash.yaml"
     path.write_text(

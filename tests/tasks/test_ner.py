@@ -153,6 +153,58 @@ def test_spans_that_are_no_name_are_dropped():
     assert [text[s.start : s.end] for s in found] == ["Iran", "Ucraina", "Kim"]
 
 
+def test_descriptions_elisions_possessives_and_abbreviation_pieces_are_tidied():
+    text = "La regional government, d'Istres e Lumetra's board; Idroalpi S.p.A. e la Volkswagen AG."
+    found = tidy_spans(
+        text,
+        spans_of(
+            text,
+            ("regional government", "ORG"),
+            ("d'Istres", "LOC"),
+            ("Lumetra's", "ORG"),
+            ("Idroalpi", "PER"),
+            ("S", "ORG"),
+            ("Volkswagen", "ORG"),
+            ("AG", "ORG"),
+        ),
+    )
+    assert [(text[s.start : s.end], s.label) for s in found] == [
+        ("Istres", "LOC"),
+        ("Lumetra", "ORG"),
+        ("Idroalpi S.p.A.", "ORG"),  # a legal form makes it an organisation's name
+        ("Volkswagen AG", "ORG"),
+    ]
+
+
+def test_a_name_cut_short_takes_the_longer_name_the_article_spells_elsewhere():
+    class Cutting:
+        model_id, revision = "cutting", "v1"
+
+        def __call__(self, texts):
+            return [
+                spans_of(t, ("Centro ucraino per le comunicazioni strategiche", "ORG"))
+                if "diffuso" in t
+                else spans_of(t, ("Centro ucraino", "ORG"))
+                for t in texts
+            ]
+
+    texts = [
+        "Un video diffuso dal Centro ucraino per le comunicazioni strategiche.",
+        "Il Centro ucraino per le comunicazioni strategiche lo conferma.",
+    ]
+    sentences = pl.DataFrame(
+        {
+            "sentence_id": ["a:0", "a:1"],
+            "article_id": ["a", "a"],
+            "start": [0, 80],
+            "end": [len(texts[0]), 80 + len(texts[1])],
+            "text": texts,
+        }
+    )
+    found = extract_entities(sentences, Cutting())["text"].to_list()
+    assert found == ["Centro ucraino per le comunicazioni strategiche"] * 2
+
+
 def test_the_stage_stores_the_tidied_spans():
     class Fragmenting:
         model_id, revision = "fragmenting", "v1"

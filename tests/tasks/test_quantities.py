@@ -225,7 +225,9 @@ NK, RU, PY, KURSK = (entity_id(f"alias:{k}") for k in ("north-korea", "russia", 
 
 
 def test_offsets_point_into_the_article_and_subjects_come_from_the_sentence():
-    sentences = _sentences("Nessun numero qui, davvero.", "La Corea del Nord ha inviato almeno 3.000 soldati in Russia.")
+    sentences = _sentences(
+        "Nessun numero qui, davvero.", "La Corea del Nord ha inviato almeno 3.000 soldati in Russia."
+    )
     mentions = _mentions(("a:1", 31, NK, None), ("a:1", 81, RU, None))
     found, named, skipped = extract_quantities(sentences, ARTICLES, mentions, load_aliases([]))
     assert found.schema == pl.Schema(QUANTITIES) and skipped.is_empty() and named.is_empty()

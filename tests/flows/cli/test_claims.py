@@ -12,7 +12,7 @@ from tests.models.tiny import make_tiny_ner, make_tiny_nli
 
 ARTICLES = {
     "a.txt": "Notizie dal fronte\n\nRoma, sì, ha inviato circa 1.000 soldati al confine.\nIl tempo era bello.",
-    "b.txt": "Smentita\n\nNo, Roma non ha inviato tra 10.000 e 12.000 soldati al confine.\nLa pioggia continua.",
+    "b.txt": "Smentita\n\nNo, Roma non ha inviato tra 1.500 e 2.000 soldati al confine.\nLa pioggia continua.",
     "c.txt": "Cucina\n\nLa ricetta della torta richiede farina e uova.\nServire fredda.",
 }
 
@@ -51,13 +51,12 @@ def test_claim_added_later_scores_only_its_pairs_and_sides_show_in_the_views(tmp
         db, "SELECT supporting IS NOT NULL AND refuting IS NOT NULL AS c, contested FROM v_claim_disagreement"
     ).rows() == [(True, True)]
     conflict = read(
-        db, "SELECT entity, object_key, quantity_text, qualifier, low, high FROM v_quantity_conflicts ORDER BY low"
+        db, "SELECT subjects, thing, role, a_text, a_low, a_high, b_text, b_low, b_high FROM v_quantity_conflicts"
     )
-    # "Roma" is linked to its canonical entity; about 1,000 ([900, 1100]) and 10,000-12,000 cannot both hold
-    assert conflict.rows() == [
-        ("rome", "solda", "1.000", "about", 900.0, 1100.0),
-        ("rome", "solda", "10.000 e 12.000", "range", 10000.0, 12000.0),
-    ]
+    # "Roma" is linked to its canonical entity; about 1,000 ([900, 1100]) and 1,500-2,000 cannot both hold
+    sides = {conflict.row(0)[3:6], conflict.row(0)[6:9]}
+    assert conflict.height == 1 and conflict.row(0)[:3] == (["Rome"], "soldiers", "total")
+    assert sides == {("1.000", 900.0, 1100.0), ("1.500 e 2.000", 1500.0, 2000.0)}
 
     runner = CliRunner()
     added = runner.invoke(
