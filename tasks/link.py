@@ -70,12 +70,15 @@ def link_mentions(
     fingerprint = linker_fingerprint(aliases)
     links, bad, chosen = [], [], []
     by_article: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    demonyms = aliases.demonym_index()
     for row in rows:
         row["key"] = name_key(row["text"] or "")
-        if row["key"]:
+        if row["key"] in demonyms and not aliases.lookup(row["key"], row["label"]):
+            bad.append(row | {"reason": "demonym", "why": f"is a demonym of {demonyms[row['key']].name}, not a name"})
+        elif row["key"]:
             by_article[row["article_id"]].append(row)
         else:
-            bad.append(row)
+            bad.append(row | {"reason": "no_name", "why": "has no letter or digit"})
     for article_rows in by_article.values():
         for row, choice in zip(article_rows, _link_article(article_rows, aliases), strict=True):
             chosen.append((row, choice))
@@ -240,8 +243,8 @@ def _quarantine(bad: list[dict[str, Any]]) -> pl.DataFrame:
             "stage": "link",
             "source": None,
             "uri": None,
-            "reason": "no_name",
-            "detail": f"mention {row['text']!r} ({row['label']}) in article {row['article_id']} has no letter or digit",
+            "reason": row["reason"],
+            "detail": f"mention {row['text']!r} ({row['label']}) in article {row['article_id']} {row['why']}",
         }
         for row in bad
     ]

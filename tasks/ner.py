@@ -145,15 +145,30 @@ def complete_names(text: str, spans: list[Span], names: set[str]) -> list[Span]:
     return completed
 
 
+def _not_common_words(text: str, spans: list[Span], lower: set[str]) -> list[Span]:
+    """Without a lone word that opens the sentence, capitalised only for that, and that the article also writes in
+    lower case ("Union denies ..." next to "the union's demand")."""
+    opening = re.match(r"[\W_]*", text).end()
+    return [
+        s
+        for s in spans
+        if not (s.start == opening and text[s.start : s.end].lower() in lower and " " not in text[s.start : s.end])
+    ]
+
+
 def _mentions(sentences: pl.DataFrame, model: NerModel) -> list[dict]:
     predictions = model(sentences["text"].to_list())
     tidy = [tidy_spans(s, m) for s, m in zip(sentences["text"], predictions, strict=True)]
     names: dict[str, set[str]] = {}
     for aid, text, spans in zip(sentences["article_id"], sentences["text"], tidy, strict=True):
         names.setdefault(aid, set()).update(text[s.start : s.end] for s in spans)
+    lower: dict[str, set[str]] = {}
+    for aid, text in zip(sentences["article_id"], sentences["text"], strict=True):
+        lower.setdefault(aid, set()).update(w for w in _WORD.findall(text) if w.islower())
     rows = []
     for sentence, spans in zip(sentences.iter_rows(named=True), tidy, strict=True):
-        for m in complete_names(sentence["text"], spans, names[sentence["article_id"]]):
+        completed = complete_names(sentence["text"], spans, names[sentence["article_id"]])
+        for m in _not_common_words(sentence["text"], completed, lower[sentence["article_id"]]):
             start, end = sentence["start"] + m.start, sentence["start"] + m.end
             rows.append(
                 {

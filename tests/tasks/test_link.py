@@ -329,6 +329,14 @@ def test_demonyms_extend_entries_and_one_claimed_by_two_names_neither(tmp_path):
         load_aliases([tmp_path / "bad.yaml"])
 
 
+def test_a_demonym_is_quarantined_not_linked_unless_it_also_spells_a_name(aliases):
+    result = link([mention("a", 0, "Schweizer", "ORG"), mention("a", 20, "Suisse", "LOC")], aliases)
+    assert entity_of(result) == {"a@20": "Switzerland"}  # "Suisse" is the country's French name too
+    row = result.quarantine.row(0, named=True)
+    assert (row["item_id"], row["stage"], row["reason"]) == ("a@0", "link", "demonym")
+    assert "demonym of Switzerland" in row["detail"]
+
+
 def test_a_spelling_listed_for_two_entries_links_to_neither(tmp_path):
     path = tmp_path / "clash.yaml"
     path.write_text(

@@ -205,6 +205,29 @@ def test_a_name_cut_short_takes_the_longer_name_the_article_spells_elsewhere():
     assert found == ["Centro ucraino per le comunicazioni strategiche"] * 2
 
 
+def test_a_sentence_opening_word_the_article_also_writes_in_lower_case_is_no_name():
+    class Opening:
+        model_id, revision = "opening", "v1"
+
+        def __call__(self, texts):
+            return [
+                spans_of(t, *((n, label) for n, label in (("Union", "ORG"), ("Roma", "LOC")) if n in t)) for t in texts
+            ]
+
+    texts = ["Union denies the reports.", "Roma agrees; the union's demand stands.", "Union Pacific, said Roma."]
+    sentences = pl.DataFrame(
+        {
+            "sentence_id": ["a:0", "a:1", "b:0"],
+            "article_id": ["a", "a", "b"],
+            "start": [0, 30, 0],
+            "end": [25, 69, 25],
+            "text": texts,
+        }
+    )
+    found = extract_entities(sentences, Opening()).select("article_id", "text").rows()
+    assert found == [("a", "Roma"), ("b", "Union"), ("b", "Roma")]  # article b never writes "union"
+
+
 def test_the_stage_stores_the_tidied_spans():
     class Fragmenting:
         model_id, revision = "fragmenting", "v1"
