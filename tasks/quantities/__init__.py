@@ -31,6 +31,7 @@ from tasks.text.stems import fold, stem
 EXTRACTOR_VERSION = "2"
 LEAD_SENTENCES = 3  # the title and the first sentences: where an article names what it is about
 _THING_REACH = 7  # words after the number in which a demonym tells whose the counted thing is
+_WORD_SPAN = re.compile(r"\S+")
 _CLAUSE_END = re.compile(r"[,;:!?()\"“”]|[.](?:\s|$)")
 
 
@@ -77,37 +78,50 @@ def extract_quantities(
     return found, alias_entities(list(used.values()), aliases), quarantine
 
 
-def _entities_by_sentence(mentions: pl.DataFrame) -> dict[str, list[str]]:
-    """sentence_id → canonical entity ids in order, a metonym replaced by what it stands for."""
-    named: dict[str, list[str]] = {}
+def _entities_by_sentence(mentions: pl.DataFrame) -> dict[str, list[tuple[int, str]]]:
+    """sentence_id → (article offset, canonical entity id) in order, a metonym replaced by what it stands for."""
+    named: dict[str, list[tuple[int, str]]] = {}
     if mentions.height:
-        for sid, eid, stands_for in (
-            mentions.sort("sentence_id", "start").select("sentence_id", "entity_id", "stands_for").iter_rows()
+        for sid, start, eid, stands_for in (
+            mentions.sort("sentence_id", "start").select("sentence_id", "start", "entity_id", "stands_for").iter_rows()
         ):
             if eid is not None:
-                named.setdefault(sid, []).append(stands_for or eid)
+                named.setdefault(sid, []).append((start, stands_for or eid))
     return named
 
 
-def _demonyms_in(text: str, demonyms: dict[str, AliasEntry]) -> list[AliasEntry]:
-    words = text.split()
+def _demonyms_in(text: str, demonyms: dict[str, AliasEntry]) -> list[tuple[int, AliasEntry]]:
+    words = list(_WORD_SPAN.finditer(text))
     found = []
-    for i in range(len(words)):
+    for i, word in enumerate(words):
         for n in (2, 1):
-            entry = demonyms.get(name_key(" ".join(words[i : i + n])))
+            entry = demonyms.get(name_key(" ".join(w[0] for w in words[i : i + n])))
             if entry is not None:
-                found.append(entry)
+                found.append((word.start(), entry))
                 break
     return found
 
 
 def _sentence_subjects(
-    sentence: _Sentence, named: dict[str, list[str]], demonyms: dict[str, AliasEntry], used: dict[str, AliasEntry]
+    sentence: _Sentence,
+    named: dict[str, list[tuple[int, str]]],
+    demonyms: dict[str, AliasEntry],
+    used: dict[str, AliasEntry],
 ) -> list[str]:
-    subjects = list(named.get(sentence.sentence_id, []))
-    for entry in _demonyms_in(sentence.text, demonyms):
-        used[entry.id] = entry
-        subjects.append(entity_id(entry.key))
+    """The entities a sentence is about: its mentions and demonyms, except those naming where it was heard
+    ("Secondo l'intelligence di Seul, ...", "according to port agents", "nach Informationen von Sportecho")."""
+    heard = [
+        (m.start(), m.start() + len(_CLAUSE_END.split(sentence.text[m.start() :])[0]))
+        for m in cues().source.finditer(fold(sentence.text))
+    ]
+    subjects = []
+    for start, eid in named.get(sentence.sentence_id, []):
+        if not any(a <= start - sentence.start < b for a, b in heard):
+            subjects.append(eid)
+    for start, entry in _demonyms_in(sentence.text, demonyms):
+        if not any(a <= start < b for a, b in heard):
+            used[entry.id] = entry
+            subjects.append(entity_id(entry.key))
     return _unique(subjects)
 
 
@@ -128,8 +142,9 @@ def _subjects(
         phrase = sentence.text[number.end : next_start]
     owners = _demonyms_in(_owner_phrase(phrase), demonyms)
     if owners:
-        used[owners[0].id] = owners[0]
-        return [entity_id(owners[0].key)], "thing"
+        owner = owners[0][1]
+        used[owner.id] = owner
+        return [entity_id(owner.key)], "thing"
     if in_sentence[i]:
         return in_sentence[i], "sentence"
     if lead:

@@ -45,6 +45,7 @@ class Cues:
     casualty: re.Pattern[str]
     person_things: frozenset[str]
     place_words: frozenset[str]
+    source: re.Pattern[str]
     increment_before: re.Pattern[str]
     increment_after: re.Pattern[str]
     total_before: re.Pattern[str]
@@ -91,6 +92,7 @@ def cues() -> Cues:
         casualty=phrases([w for words in data["casualty_words"].values() for w in words]),
         person_things=frozenset(data["person_things"]),
         place_words=frozenset(fold(w) for w in data["place_words"]),
+        source=phrases(data["source"]),
         increment_before=phrases(roles["increment_before"]),
         increment_after=phrases(roles["increment_after"]),
         total_before=phrases(roles["total_before"]),

@@ -258,6 +258,16 @@ def test_a_demonym_after_a_place_word_names_where_not_whose():
     assert found.select("subjects", "subject_from").rows() == [([RU], "sentence")]
 
 
+def test_entities_that_say_where_a_figure_was_heard_are_not_its_subjects():
+    seoul = entity_id("alias:seoul")
+    sentences = _sentences("Secondo fonti di Seul, Mosca ha 3.000 soldati a Kursk.")
+    mentions = _mentions(
+        ("a:0", 16, seoul, entity_id("alias:south-korea")), ("a:0", 23, RU, None), ("a:0", 46, KURSK, None)
+    )
+    found, _, _ = extract_quantities(sentences, ARTICLES, mentions, load_aliases([]))
+    assert found.select("subjects", "subject_from").rows() == [([RU, KURSK], "sentence")]
+
+
 def test_a_sentence_without_entities_takes_the_article_lead_then_a_neighbour():
     lead = _sentences("La Corea del Nord invia truppe.", "Nessuno lo dice.", "Sono 3.000 soldati.")
     found, _, _ = extract_quantities(lead, ARTICLES, _mentions(("a:0", 3, NK, None)), load_aliases([]))
