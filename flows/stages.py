@@ -6,7 +6,7 @@ from this NER model revision, mentions not linked by the current rules and alias
 without a score from this NLI revision), so a rerun with nothing new loads no model and writes nothing.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import polars as pl
@@ -32,7 +32,7 @@ from tasks.inputs.sources import load_sources_file, sources_frame, sources_from_
 from tasks.ner import ner_task
 from tasks.quantities import EXTRACTOR_VERSION, quantities_task
 from tasks.stance import stance_task, unscorable
-from tasks.text.dedup import DuplicateIndex
+from tasks.text.dedup import DuplicateIndex, Fingerprint
 from tasks.web.fetcher import PoliteFetcher
 
 
@@ -88,13 +88,25 @@ def clean(store: Store, run_id: str, batch_size: int) -> StageOutcome:
     if pending.is_empty():
         return outcome
     detector = build_language_detector()
-    known = DuplicateIndex(store.article_fingerprints())
+    store.backfill_bands(progress=get_run_logger().info)
+    known = StoredArticles(store)
     for chunk in pending.iter_slices(batch_size):
         cleaned = clean_task(chunk, detector, known, store.source_line_counts(source_keys(chunk)))
         store.save(cleaned, run_id)
-        known.add_articles(cleaned.articles)
         outcome.rows_out += cleaned.articles.height
     return outcome
+
+
+class StoredArticles:
+    """The stored canonical articles a batch may duplicate, looked up by hash and LSH band (not all of them)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def index_for(self, fingerprints: Sequence[Fingerprint]) -> DuplicateIndex:
+        return DuplicateIndex(
+            self.store.duplicate_candidates([(f.text_hash_normalised, f.minhash) for f in fingerprints])
+        )
 
 
 def ner(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner) -> StageOutcome:

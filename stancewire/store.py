@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ import polars as pl
 
 from stancewire import frames
 from stancewire.faults import fault_point
+from stancewire.lsh import band_keys
 from stancewire.results import (
     CleanResult,
     CrawlResult,
@@ -53,6 +54,17 @@ def _columns(schema: Mapping[str, Any], alias: str = "") -> str:
 def _revision(revision: str | None) -> str:
     """Model revisions are part of primary keys, which cannot be NULL: an unpinned revision is stored as ''."""
     return revision or ""
+
+
+def _band_rows(articles: pl.DataFrame) -> pl.DataFrame:
+    """The LSH band keys of the canonical articles with a MinHash signature."""
+    rows = [
+        (key, aid)
+        for aid, minhash, duplicate_of in articles.select("article_id", "minhash", "duplicate_of").iter_rows()
+        if minhash is not None and duplicate_of is None
+        for key in band_keys(minhash)
+    ]
+    return pl.DataFrame(rows, schema={"band_key": pl.Int64, "article_id": pl.String}, orient="row")
 
 
 def _unique(df: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
@@ -330,13 +342,59 @@ class Store:
             "SELECT a.article_id FROM articles a JOIN _articles n ON n.article_id = a.article_id "
             "WHERE a.text_hash IS DISTINCT FROM n.text_hash"
         )
-        with self._transaction("articles", _articles=arts, _sentences=sents):
+        with self._transaction("articles", _articles=arts, _sentences=sents, _bands=_band_rows(arts)):
             for table in ("mentions", "mentions_done", "stance", "quantities", "quantities_done"):
                 self.con.execute(f"DELETE FROM {table} WHERE article_id IN ({changed})")
             self.con.execute("DELETE FROM sentences WHERE article_id IN (SELECT article_id FROM _articles)")
             self._upsert("sentences", "_sentences", sents.columns, ["sentence_id"])
             self._upsert("articles", "_articles", arts.columns, ["article_id"])
+            self.con.execute("DELETE FROM article_bands WHERE article_id IN (SELECT article_id FROM _articles)")
+            self.con.execute("INSERT INTO article_bands SELECT band_key, article_id FROM _bands")
         return arts.height
+
+    def duplicate_candidates(self, fingerprints: Sequence[tuple[str, bytes | None]]) -> pl.DataFrame:
+        """article_id, text_hash_normalised, minhash of the canonical articles that may be what one of the given
+        (normalised text hash, MinHash) fingerprints duplicates: the same hash, or a shared LSH band."""
+        hashes = pl.DataFrame({"h": [h for h, _ in fingerprints]}, schema={"h": pl.String})
+        keys = pl.DataFrame(
+            {"k": [k for _, m in fingerprints if m is not None for k in band_keys(m)]}, schema={"k": pl.Int64}
+        )
+        with self._lock:
+            self.con.complete()
+            self.con.register("_hashes", hashes.to_arrow())
+            self.con.register("_keys", keys.to_arrow())
+            try:
+                return self._frame(
+                    "SELECT article_id, text_hash_normalised, minhash FROM articles a WHERE duplicate_of IS NULL "
+                    "AND text_hash_normalised IS NOT NULL AND (text_hash_normalised IN (SELECT h FROM _hashes) "
+                    "OR article_id IN (SELECT b.article_id FROM article_bands b JOIN _keys k ON b.band_key = k.k)) "
+                    "ORDER BY article_id"
+                )
+            finally:
+                self.con.unregister("_hashes")
+                self.con.unregister("_keys")
+
+    def backfill_bands(self, chunk: int = 50_000, progress: Callable[[str], None] | None = None) -> int:
+        """Fill article_bands for the canonical articles a store made before it holds (once; a killed backfill
+        goes on from where it stopped, each chunk being committed whole). Returns the articles indexed."""
+        if self.con.execute("SELECT 1 FROM store_jobs WHERE job = 'article_bands'").fetchone():
+            return 0
+        done = 0
+        while True:
+            rows = self._frame(
+                "SELECT article_id, minhash, duplicate_of FROM articles a WHERE duplicate_of IS NULL "
+                "AND minhash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM article_bands b WHERE b.article_id = a.article_id) "
+                f"LIMIT {int(chunk)}"
+            )
+            if rows.is_empty():
+                break
+            with self._transaction("article_bands", _bands=_band_rows(rows)):
+                self.con.execute("INSERT INTO article_bands SELECT band_key, article_id FROM _bands")
+            done += rows.height
+            if progress:
+                progress(f"near-duplicate index: {done} stored articles indexed")
+        self.con.execute("INSERT INTO store_jobs VALUES ('article_bands', now())")
+        return done
 
     def write_boilerplate_lines(self, df: pl.DataFrame, run_id: str) -> int:
         """Replace the removed lines of the articles in `df` (an article cleaned again gets its new decisions)."""
@@ -366,14 +424,6 @@ class Store:
             {"keys": sorted(set(source_keys))},
         )
         return frames.conform(counts, frames.SOURCE_LINES)
-
-    def article_fingerprints(self) -> pl.DataFrame:
-        """article_id, text_hash_normalised, minhash of every canonical (non-duplicate) article: what new articles
-        are deduplicated against."""
-        return self._frame(
-            "SELECT article_id, text_hash_normalised, minhash FROM articles "
-            "WHERE duplicate_of IS NULL AND text_hash_normalised IS NOT NULL ORDER BY article_id"
-        )
 
     def write_mentions(
         self,

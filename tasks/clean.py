@@ -16,7 +16,7 @@ from stancewire.ids import sha256_hex
 from stancewire.results import CleanResult
 from stancewire.urls import redact_url
 from tasks.text.decode import NotTextError, decode_payload, normalise
-from tasks.text.dedup import DuplicateIndex, Fingerprint, fingerprint
+from tasks.text.dedup import DuplicateIndex, DuplicateLookup, Fingerprint, fingerprint
 from tasks.text.extract import Extracted, ExtractionError, extract_html, extract_json, extract_plain
 from tasks.text.furniture import SOURCE_REPEAT_MIN_DOCS, Decision, body_text, classify_lines, source_line_hashes
 from tasks.text.language import UNDETERMINED, build_language_detector, detect_language, line_languages
@@ -41,12 +41,12 @@ def clean_documents(
     documents: pl.DataFrame,
     *,
     detector: LanguageDetector,
-    known: DuplicateIndex | None = None,
+    known: DuplicateLookup | None = None,
     source_lines: pl.DataFrame | None = None,
 ) -> CleanResult:
     """One article (plus its sentences and removed lines) per usable document, one quarantine row per unusable one.
 
-    `known` indexes the canonical articles already stored (duplicates link to them; it is not modified);
+    `known` looks up the canonical articles already stored (duplicates link to them; it is not modified);
     `source_lines` holds the stored per-source line counts (frames.SOURCE_LINES) of the documents' sites.
     Documents are taken in fetch order, so the first copy of an article is the canonical one.
     """
@@ -68,14 +68,12 @@ def clean_documents(
     articles: list[dict[str, Any]] = []
     sentences: list[dict[str, Any]] = []
     removed: list[dict[str, Any]] = []
-    batch_index = DuplicateIndex()
     for item in extracted:
         try:
             article, decisions = _clean_document(item, detector, repeated.get(item.source_key, frozenset()))
             removed.extend(_removed_rows(item.doc["doc_id"], decisions))
             if article is None:
                 raise ExtractionError("only_boilerplate", "every line of the text was page furniture")
-            _link_duplicate(article, known, batch_index)
         except ExtractionError as exc:
             quarantine.append(_quarantine_row(item.doc, exc.reason, exc.detail))
             continue
@@ -84,6 +82,10 @@ def clean_documents(
             continue
         sentences.extend(_sentence_rows(article, detector))
         articles.append(article)
+    fingerprints = [Fingerprint(a["text_hash_normalised"], a["minhash"]) for a in articles]
+    stored, batch_index = known.index_for(fingerprints) if known is not None else None, DuplicateIndex()
+    for article, fp in zip(articles, fingerprints, strict=True):
+        _link_duplicate(article, fp, stored, batch_index)
     return CleanResult(
         articles=conform(pl.DataFrame(articles, schema=ARTICLES), ARTICLES),
         sentences=conform(pl.DataFrame(sentences, schema=SENTENCES), SENTENCES),
@@ -183,9 +185,10 @@ def _clean_document(
     return article, decisions
 
 
-def _link_duplicate(article: dict[str, Any], known: DuplicateIndex | None, batch: DuplicateIndex) -> None:
+def _link_duplicate(
+    article: dict[str, Any], fp: Fingerprint, known: DuplicateIndex | None, batch: DuplicateIndex
+) -> None:
     """Point a duplicate at its canonical article (stored first, then earlier in this batch); index the others."""
-    fp = Fingerprint(article["text_hash_normalised"], article["minhash"])
     match = (known.match(fp) if known is not None else None) or batch.match(fp)
     if match is None:
         batch.add(article["article_id"], fp)
@@ -282,7 +285,7 @@ def _is_http(uri: str | None) -> bool:
 def clean_task(
     documents: pl.DataFrame,
     detector: LanguageDetector,
-    known: DuplicateIndex | None = None,
+    known: DuplicateLookup | None = None,
     source_lines: pl.DataFrame | None = None,
 ) -> CleanResult:
     result = clean_documents(documents, detector=detector, known=known, source_lines=source_lines)

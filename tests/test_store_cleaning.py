@@ -7,7 +7,9 @@ from expectations import articles as articles_suite
 from expectations import runner
 from expectations.runner import validate_all
 from stancewire import frames
+from stancewire.lsh import BANDS
 from stancewire.store import Store
+from tasks.text.dedup import DuplicateIndex, fingerprint
 from tests.test_store import NER, NLI, make_articles, make_claims, make_documents
 
 TEXTS = {
@@ -48,9 +50,50 @@ def test_duplicates_are_not_pending_for_ner_or_stance(store, with_duplicate):
     assert set(sentences["article_id"]) == {canonical}
 
 
-def test_fingerprints_of_canonical_articles_only(store, with_duplicate):
+def test_duplicate_candidates_are_canonical_articles_with_the_hash_or_a_shared_band(store, with_duplicate):
     canonical, _ = with_duplicate
-    assert store.article_fingerprints()["article_id"].to_list() == [canonical]
+    assert store.duplicate_candidates([("0" * 64, None)])["article_id"].to_list() == [canonical]
+    assert store.duplicate_candidates([("1" * 64, None)]).is_empty()
+
+
+def test_near_duplicates_are_found_by_band_and_the_index_follows_rewrites(store):
+    base = " ".join(f"parola{i} numero{i % 7} testo{i % 3}" for i in range(60))
+    near = base.replace("parola5 ", "parolina5 ")
+    texts = {"a.txt": base, "b.txt": " ".join(f"altro{i} diverso{i % 5}" for i in range(50))}
+    articles, sentences = make_articles(make_documents(list(texts)), texts)
+    articles = articles.with_columns(
+        text_hash_normalised=pl.Series([fingerprint(t).text_hash_normalised for t in texts.values()]),
+        minhash=pl.Series([fingerprint(t).minhash for t in texts.values()]),
+    )
+    store.write_articles(articles, sentences, "run-1")
+    fp = fingerprint(near)
+    found = store.duplicate_candidates([(fp.text_hash_normalised, fp.minhash)])
+    assert found["article_id"].to_list() == [articles["article_id"][0]]
+    assert DuplicateIndex(found).match(fp)[1] >= 0.7
+    bands = store.query("SELECT article_id, count(*) AS n FROM article_bands GROUP BY ALL ORDER BY ALL").rows()
+    assert sorted(n for _, n in bands) == [BANDS, BANDS]
+    store.write_articles(
+        articles.head(1).with_columns(duplicate_of=pl.lit(articles["article_id"][1])), sentences.head(0), "run-2"
+    )
+    assert store.duplicate_candidates([(fp.text_hash_normalised, fp.minhash)]).is_empty()  # no longer canonical
+
+
+def test_a_store_made_before_bands_is_indexed_once_and_a_killed_backfill_goes_on(store):
+    texts = {f"{i}.txt": f"Articolo numero {i} " + " ".join(f"w{i}x{j}" for j in range(40)) for i in range(5)}
+    articles, sentences = make_articles(make_documents(list(texts)), texts)
+    articles = articles.with_columns(minhash=pl.Series([fingerprint(t).minhash for t in texts.values()]))
+    store.write_articles(articles, sentences, "run-1")
+    store.con.execute("DELETE FROM article_bands")  # as an older version left it
+    store.con.execute("DELETE FROM store_jobs")
+    store.con.execute(
+        "INSERT INTO article_bands VALUES (1, ?)",
+        [articles["article_id"][0]],
+    )
+    seen = []
+    assert store.backfill_bands(chunk=2, progress=seen.append) == 4  # one was done before the kill
+    assert seen[-1] == "near-duplicate index: 4 stored articles indexed"
+    assert store.query("SELECT count(DISTINCT article_id) AS n FROM article_bands")["n"][0] == 5
+    assert store.backfill_bands() == 0  # once
 
 
 def test_articles_suite_checks_duplicate_links(store, with_duplicate, monkeypatch):

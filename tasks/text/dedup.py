@@ -11,7 +11,9 @@ sqrt(J(1-J)/NUM_PERM), 0.06 at J = 0.7.
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -54,11 +56,17 @@ def fingerprint(text: str) -> Fingerprint:
     return Fingerprint(normalised, permuted.min(axis=1).astype("<u4").tobytes())
 
 
+class DuplicateLookup(Protocol):
+    """Where stored canonical articles are looked up: an index holding at least every one that may match."""
+
+    def index_for(self, fingerprints: Sequence[Fingerprint]) -> "DuplicateIndex": ...
+
+
 class DuplicateIndex:
     """The fingerprints of canonical (non-duplicate) articles; `match` finds the one a new text duplicates."""
 
     def __init__(self, known: pl.DataFrame | None = None) -> None:
-        """`known`: rows with the FINGERPRINTS columns, e.g. Store.article_fingerprints()."""
+        """`known`: rows with the FINGERPRINTS columns, e.g. Store.duplicate_candidates(...)."""
         self._by_hash: dict[str, str] = {}
         self._ids: list[str] = []
         self._signatures: list[np.ndarray] = []
@@ -80,6 +88,9 @@ class DuplicateIndex:
             self._ids.append(article_id)
             self._signatures.append(np.frombuffer(fp.minhash, dtype="<u4"))
             self._matrix = None
+
+    def index_for(self, fingerprints: Sequence[Fingerprint]) -> "DuplicateIndex":
+        return self  # it holds every candidate already
 
     def match(self, fp: Fingerprint) -> tuple[str, float] | None:
         """(canonical article_id, estimated Jaccard similarity; 1.0 for an exact match) or None."""
