@@ -50,6 +50,7 @@ class TableResult:
     failures: list[dict[str, Any]]
     input_checksum: str | None = None  # of the suite and everything its query reads; None when not computable
     reused_from: str | None = None  # the run whose successful result on identical inputs stands for this one
+    scope: str = "full"  # full: every row of the table | new: the rows the run wrote
 
     @property
     def success(self) -> bool:
@@ -77,6 +78,7 @@ class ValidationReport:
                 "details": t.failures,
                 "input_checksum": t.input_checksum,
                 "reused_from": t.reused_from,
+                "scope": t.scope,
             }
             for t in self.tables
         ]
@@ -89,6 +91,12 @@ class ValidationReport:
             "|---|--:|--:|--:|",
             *(f"| {t.table} | {t.rows} | {t.evaluated} | {len(t.failures)} |" for t in self.tables),
         ]
+        if new_only := [t.table for t in self.tables if t.scope == "new"]:
+            lines += [
+                "",
+                f"Rows this run wrote, of: {', '.join(new_only)} (keys are unique by the tables' primary keys; "
+                "`stancewire validate --full` checks every row).",
+            ]
         if reused := [t.table for t in self.tables if t.reused_from]:
             lines += [
                 "",
@@ -255,32 +263,54 @@ def _validated(source: Any) -> dict[tuple[str, str], tuple[str, int]]:
     return {(r.table_name, r.input_checksum): (r.run_id, int(r.evaluated)) for r in frame.itertuples()}
 
 
-def validate_all(source: Any, run_id: str, reuse: bool = True) -> ValidationReport:
+def _runs_never_validated(source: Any) -> list[str]:
+    """Runs with no successful validation whose rows may still be in the store (a run killed after some batches)."""
+    return _frame(
+        source, "SELECT run_id FROM runs WHERE run_id NOT IN (SELECT run_id FROM validation_results WHERE success)"
+    )["run_id"].tolist()
+
+
+def validate_all(source: Any, run_id: str, reuse: bool = True, scope: str = "full") -> ValidationReport:
     """Validate every table. `source` is a Store or a DuckDB connection.
 
-    With `reuse`, a table whose suite already passed on identical inputs (same input checksum, see
-    `input_checksum`) is not validated again: the outcome is a function of those inputs, so the earlier success
-    stands. A table changed in any way (a new, changed or deleted row, in it or in a table its checks join) is
-    validated in full.
+    scope "new" validates the rows the run wrote (run_id = `run_id`, and the rows of earlier runs that were never
+    validated: one killed before validating leaves its committed batches to the next run), with every check of the
+    suite, joins to other tables included: the cost follows the run, not the store. Keys stay unique over whole
+    tables by their primary keys. Rows a run changes in place without rewriting them (an entity's recomputed type or
+    merge target) wait for a full validation.
+
+    scope "full" validates every row. With `reuse`, a table whose suite already passed on identical inputs (same
+    input checksum, see `input_checksum`) is not validated again: the outcome is a function of those inputs, so the
+    earlier success stands. A table changed in any way (a new, changed or deleted row, in it or in a table its checks
+    join) is validated in full.
     """
+    if scope not in ("new", "full"):
+        raise ValueError(f"scope must be 'new' or 'full', not {scope!r}")
     datasource = None
-    validated = _validated(source) if reuse else {}
+    validated = _validated(source) if reuse and scope == "full" else {}
+    unvalidated = ", ".join(map(_literal, [run_id, *_runs_never_validated(source)])) if scope == "new" else ""
     states: dict[str, tuple[str, int, str]] = {}
     tables = []
     for suite in SUITES:
-        try:
-            checksum: str | None = input_checksum(source, suite, states)
-        except (duckdb.Error, ValueError):
-            checksum = None  # the query below reports what is wrong
+        checksum: str | None = None
+        if scope == "full":
+            try:
+                checksum = input_checksum(source, suite, states)
+            except (duckdb.Error, ValueError):
+                checksum = None  # the query below reports what is wrong
         if checksum and (suite.TABLE, checksum) in validated:
             earlier, evaluated = validated[(suite.TABLE, checksum)]
             rows = _table_state(source, suite.TABLE, states)[1]
             tables.append(TableResult(suite.TABLE, rows, evaluated, [], checksum, earlier))
             continue
+        sql = suite.SQL if scope == "full" else f"SELECT * FROM ({suite.SQL}) WHERE run_id IN ({unvalidated})"
         try:
-            frame = _frame(source, suite.SQL)
+            frame = _frame(source, sql)
         except duckdb.Error as exc:
-            tables.append(TableResult(suite.TABLE, 0, 1, [_query_failure(exc)], checksum))
+            tables.append(TableResult(suite.TABLE, 0, 1, [_query_failure(exc)], checksum, scope=scope))
+            continue
+        if frame.empty and scope == "new":
+            tables.append(TableResult(suite.TABLE, 0, 0, [], scope=scope))
             continue
         if datasource is None:
             context = gx.get_context(mode="ephemeral")
@@ -300,5 +330,5 @@ def validate_all(source: Any, run_id: str, reuse: bool = True) -> ValidationRepo
             },
         )
         failures = [_failure(r, suite.KEY) for r in result.results if not r.success]
-        tables.append(TableResult(suite.TABLE, len(frame), len(result.results), failures, checksum))
+        tables.append(TableResult(suite.TABLE, len(frame), len(result.results), failures, checksum, scope=scope))
     return ValidationReport(run_id, tables)

@@ -44,5 +44,5 @@ def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:  # noqa: 
             run.stage("link", stages.link, params.inputs)
             run.stage("quantities", stages.quantities, params.models.batch_size, params.inputs)
             run.stage("stance", stages.stance, params.models, runner)
-        run.validate(validate_task)
+        run.validate(lambda store, run_id: validate_task(store, run_id, params.store.validation))
     return run.result

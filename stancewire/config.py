@@ -139,6 +139,9 @@ class StoreOptions(BaseModel):
     export_dir: str | None = Field(
         default=None, description="Also write the published tables as Parquet here after each successful run"
     )
+    validation: Literal["new", "full"] = Field(
+        default="new", description="Validate the rows this run wrote (new), or every row of every table (full)"
+    )
 
 
 class RunParams(BaseModel):

@@ -512,7 +512,7 @@ class Store:
 
     def write_validation(self, rows: Sequence[Mapping[str, Any]], run_id: str) -> int:
         """Rows as `ValidationReport.rows` gives them: table_name, success, evaluated, failed, details, and optionally
-        input_checksum and reused_from."""
+        input_checksum, reused_from and scope."""
         df = pl.DataFrame(
             [
                 {
@@ -524,6 +524,7 @@ class Store:
                     "details": json.dumps(r.get("details"), default=str),
                     "input_checksum": r.get("input_checksum"),
                     "reused_from": r.get("reused_from"),
+                    "scope": r.get("scope", "full"),
                 }
                 for r in rows
             ],
@@ -536,6 +537,7 @@ class Store:
                 "details": pl.String,
                 "input_checksum": pl.String,
                 "reused_from": pl.String,
+                "scope": pl.String,
             },
         )
         return self._write("validation_results", df, ["run_id", "table_name"])

@@ -110,3 +110,35 @@ def test_refetching_a_stored_document_rewrites_nothing(tmp_path):
         assert store.query("SELECT DISTINCT run_id, fetched_at FROM documents").rows() == [("run-1", NOW)]
         store.write_documents(docs.with_columns(source=pl.lit("elsewhere")), "run-3")  # a real change is applied
         assert store.query("SELECT DISTINCT run_id, source FROM documents").rows() == [("run-3", "elsewhere")]
+
+
+def test_a_run_validates_the_rows_it_wrote_and_those_no_run_validated(store, passed):
+    store.con.execute("UPDATE documents SET size_bytes = -1")  # a fault in rows run-1 wrote and validated
+    store.begin_run("run-k", {}, {})  # a run killed after writing, before validating
+    docs = make_documents(["k.txt"]).with_columns(fetched_at=pl.lit(NOW + timedelta(days=1)))
+    store.write_documents(docs, "run-k")
+    store.write_documents(make_documents(["new.txt"]), "run-2")
+    report = validate_all(store, "run-2", scope="new")
+    documents = next(t for t in report.tables if t.table == "documents")
+    assert (documents.rows, documents.scope, documents.success) == (2, "new", True)  # k.txt and new.txt only
+    assert next(t for t in report.tables if t.table == "articles").rows == 0  # run-2 wrote none
+    assert "Rows this run wrote" in report.markdown()
+    store.write_validation(report.rows, "run-2")
+    assert set(store.query("SELECT scope FROM validation_results WHERE run_id = 'run-2'")["scope"]) == {"new"}
+    full = next(t for t in validate_all(store, "run-3", reuse=False).tables if t.table == "documents")
+    assert not full.success and full.scope == "full"  # the weekly full validation finds the old fault
+
+
+def test_validate_full_from_the_command_line(tmp_path, passed):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    db = tmp_path / "stancewire.duckdb"
+    shutil.copyfile(passed[0], db)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["validate", "--db", str(db)])
+    assert refused.exit_code == 2 and "--full" in refused.output
+    done = runner.invoke(app, ["validate", "--full", "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    assert "Data validation of run validate-" in done.output

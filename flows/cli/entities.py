@@ -104,7 +104,7 @@ def _change(db: Path | None, wait_s: float, publish: bool, edit: Any) -> None:
             if not publish:
                 typer.echo("stored; the next run publishes it")
                 return
-            report = validate_all(store, f"entities-{uuid.uuid4()}")
+            report = validate_all(store, f"entities-{uuid.uuid4()}", scope="full")  # links change in place
             if not report.success:
                 fail(f"not published, validation failed:\n{report.markdown()}", VALIDATION_FAILED)
             store.publish()
