@@ -14,6 +14,14 @@ are timed around their calls; "other" is the rest of the wall time (Prefect, ope
 
 Tiny models measure the pipeline's plumbing; `--size base` gives both models the XLM-R base shape (12 layers,
 hidden 768, random weights, built as bench/model_runtime.py builds them), which is what model time costs.
+
+    python bench/scale.py --stored 100000 1000000 --new 1000   # what K new articles cost on a store of N
+
+With --stored, a store of N articles is built directly (bench/synthetic_store.py: a seed run of 1,000 articles
+through the flow, its rows then copied with bulk inserts: no fetch, clean or models for the copies), K new articles
+are run on it and on an empty store, each run in its own process (tiny models), and one line per N is printed:
+`stored N new K: time ratio R, memory ratio M, publish s S` (R, M: the big store's wall time and peak memory over the
+empty store's; S: the publish step's seconds on the big store), then the wall time of a rerun with nothing new.
 """
 
 from __future__ import annotations
@@ -154,6 +162,84 @@ def scenario(root: Path, n: int, workers: int, new: list[float], base: RunParams
     return runs
 
 
+SEED = 1_000  # articles the seed run puts through the flow before the store is grown by copying
+
+
+def _one_run(args: list[str]) -> None:
+    """In a process of its own: run the flow once on DB over SOURCE and print wall, publish seconds and peak RSS."""
+    import json
+    import resource
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    db, source, claims, ner, nli = args
+    params = RunParams(
+        fetch=FetchOptions(sources=[source], use_registered_sources=False),
+        inputs=AnalystFiles(claims_file=claims),
+        models=ModelOptions(ner=ModelSpec(id=ner), nli=ModelSpec(id=nli), device="cpu", batch_size=256),
+        store=StoreOptions(db_path=db, lock_wait_s=5),
+    )
+    with prefect_test_harness(server_startup_timeout=120):
+        run = run_once("one", params)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall": run.wall, "publish": run.seconds.get("publish", 0.0), "peak_mb": peak_mb}))
+
+
+def _child(db: Path, source: Path, claims: Path, ner: ModelSpec, nli: ModelSpec) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, __file__, "--one-run", str(db), str(source), str(claims), ner.id, nli.id],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"run failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def stored_scenario(root: Path, stored: int, new: int, ner: ModelSpec, nli: ModelSpec) -> None:
+    import shutil
+
+    from bench.synthetic_store import grow
+    from stancewire.snapshot import work_path
+
+    claims = synthetic.write_claims(root / "claims.yaml")
+    seed_db = root / "seed" / "store.duckdb"
+    if not seed_db.exists():
+        synthetic.write_jsonl(root / "seed-articles", SEED)
+        _child(seed_db, root / "seed-articles", claims, ner, nli)
+    big = root / f"stored-{stored}" / "store.duckdb"
+    big.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    shutil.copyfile(work_path(seed_db), work_path(big))
+    rows = grow(work_path(big), copies=stored // SEED - 1)
+    shutil.copyfile(work_path(big), big)
+    size_gb = big.stat().st_size / 1e9
+    print(
+        f"built a store of {rows['articles']:,} articles ({rows['sentences']:,} sentences, {rows['mentions']:,} "
+        f"mentions, {rows['stance']:,} stance rows; {size_gb:.2f} GB) in {time.perf_counter() - started:.0f} s"
+    )
+    fresh = root / "new-articles"
+    if not fresh.exists():
+        synthetic.write_jsonl(fresh, new, start=10 * SEED)  # serials the seed never used
+    on_big = _child(big, fresh, claims, ner, nli)
+    on_empty = _child(root / f"empty-{stored}" / "store.duckdb", fresh, claims, ner, nli)
+    rerun = _child(big, fresh, claims, ner, nli)
+    print(
+        f"stored {stored} new {new}: time ratio {on_big['wall'] / on_empty['wall']:.2f}, "
+        f"memory ratio {on_big['peak_mb'] / on_empty['peak_mb']:.2f}, publish s {on_big['publish']:.2f}"
+    )
+    print(
+        f"  (big store {on_big['wall']:.1f} s, {on_big['peak_mb']:.0f} MB; empty store {on_empty['wall']:.1f} s, "
+        f"{on_empty['peak_mb']:.0f} MB; rerun with 0 new on the big store {rerun['wall']:.1f} s, "
+        f"publish {rerun['publish']:.2f} s)"
+    )
+    shutil.rmtree(big.parent)
+
+
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
@@ -194,6 +280,11 @@ def print_scenario(n: int, workers: int, runs: list[Run]) -> None:
 
 
 def main() -> None:
+    import sys
+
+    if sys.argv[1:2] == ["--one-run"]:
+        _one_run(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="corpus sizes N")
     parser.add_argument("--size", choices=("tiny", "base"), default="tiny", help="model size")
@@ -208,9 +299,20 @@ def main() -> None:
     )
     parser.add_argument("--backend", default="auto", choices=BACKENDS)
     parser.add_argument("--keep", type=Path, help="keep corpora and databases under this directory")
+    parser.add_argument("--stored", type=int, nargs="+", help="stores of N articles built directly; --new K counts")
     args = parser.parse_args()
     for noisy in ("great_expectations", "distributed"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.stored:
+        new = int(args.new[0]) if args.new and args.new[0] >= 1 else 1_000
+        with contextlib.ExitStack() as stack:
+            root = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stancewire-stored-")))
+            root.mkdir(parents=True, exist_ok=True)
+            ner, nli = models(root / "models", "tiny")
+            print(f"# stancewire at N stored articles, {new:,} new, tiny models; load average {_load()}")
+            for stored in args.stored:
+                stored_scenario(root, stored, new, ner, nli)
+        return
 
     from prefect.testing.utilities import prefect_test_harness
 

@@ -567,3 +567,25 @@ def test_a_program_reading_the_work_copy_is_not_taken_for_another_run(db):
     reader.communicate("done\n", timeout=30)
     assert "not a stancewire run" in str(busy.value) and f"process {reader.pid}" in str(busy.value)
     assert "another run is in progress" not in str(busy.value)
+
+
+@pytest.mark.parametrize("broken", [(), ("ioctl",), ("ioctl", "copy_file_range")])
+def test_publishing_copies_the_cheapest_way_the_file_system_allows(tmp_path, monkeypatch, broken):
+    import fcntl
+    import os
+
+    from stancewire import snapshot
+
+    def refuse(*args):
+        raise OSError(95, "Operation not supported")
+
+    if "ioctl" in broken:
+        monkeypatch.setattr(fcntl, "ioctl", refuse)
+    if "copy_file_range" in broken:
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    payload = os.urandom(3 << 20)
+    (tmp_path / "src").write_bytes(payload)
+    with open(tmp_path / "src", "rb") as src, open(tmp_path / "dst", "wb") as dst:
+        how = snapshot.clone_file(src, dst)
+    assert (tmp_path / "dst").read_bytes() == payload
+    assert how in ({"clone", "kernel copy"} if not broken else {"kernel copy"} if len(broken) == 1 else {"copy"})
