@@ -16,11 +16,11 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from typing import BinaryIO
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
