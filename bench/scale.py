@@ -182,7 +182,12 @@ def _one_run(args: list[str]) -> None:
     with prefect_test_harness(server_startup_timeout=120):
         run = run_once("one", params)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": run.wall, "publish": run.seconds.get("publish", 0.0), "peak_mb": peak_mb}))
+    seconds = {k: round(v, 2) for k, v in run.seconds.items()}
+    print(
+        json.dumps(
+            {"wall": run.wall, "publish": run.seconds.get("publish", 0.0), "peak_mb": peak_mb, "seconds": seconds}
+        )
+    )
 
 
 def _child(db: Path, source: Path, claims: Path, ner: ModelSpec, nli: ModelSpec) -> dict:
@@ -237,6 +242,8 @@ def stored_scenario(root: Path, stored: int, new: int, ner: ModelSpec, nli: Mode
         f"{on_empty['peak_mb']:.0f} MB; rerun with 0 new on the big store {rerun['wall']:.1f} s, "
         f"publish {rerun['publish']:.2f} s)"
     )
+    for label, run in (("big store", on_big), ("empty store", on_empty), ("rerun, 0 new", rerun)):
+        print(f"  {label}: " + ", ".join(f"{k} {v:.1f} s" for k, v in run["seconds"].items()))
     shutil.rmtree(big.parent)
 
 

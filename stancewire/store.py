@@ -377,7 +377,7 @@ class Store:
     def backfill_bands(self, chunk: int = 50_000, progress: Callable[[str], None] | None = None) -> int:
         """Fill article_bands for the canonical articles a store made before it holds (once; a killed backfill
         goes on from where it stopped, each chunk being committed whole). Returns the articles indexed."""
-        if self.con.execute("SELECT 1 FROM store_jobs WHERE job = 'article_bands'").fetchone():
+        if self.con.execute("SELECT 1 FROM store_jobs WHERE job = 'article_bands'").fetchall():
             return 0
         done = 0
         while True:

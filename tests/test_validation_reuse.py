@@ -122,9 +122,12 @@ def test_a_run_validates_the_rows_it_wrote_and_those_no_run_validated(store, pas
     documents = next(t for t in report.tables if t.table == "documents")
     assert (documents.rows, documents.scope, documents.success) == (2, "new", True)  # k.txt and new.txt only
     assert next(t for t in report.tables if t.table == "articles").rows == 0  # run-2 wrote none
+    claims = next(t for t in report.tables if t.table == "claims")
+    assert (claims.scope, claims.success, claims.rows) == ("full", True, 2)  # no run_id: small, validated whole
     assert "Rows this run wrote" in report.markdown()
     store.write_validation(report.rows, "run-2")
-    assert set(store.query("SELECT scope FROM validation_results WHERE run_id = 'run-2'")["scope"]) == {"new"}
+    scopes = store.query("SELECT table_name, scope FROM validation_results WHERE run_id = 'run-2'").rows()
+    assert {scope for table, scope in scopes if table != "claims"} == {"new"}
     full = next(t for t in validate_all(store, "run-3", reuse=False).tables if t.table == "documents")
     assert not full.success and full.scope == "full"  # the weekly full validation finds the old fault
 

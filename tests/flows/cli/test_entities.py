@@ -163,7 +163,7 @@ def db(tmp_path):
 
 def skip_validation(monkeypatch):
     """Great Expectations takes seconds per call: the CLI validates for real once, in the split test."""
-    monkeypatch.setattr(expectations, "validate_all", lambda store, run_id: SimpleNamespace(success=True))
+    monkeypatch.setattr(expectations, "validate_all", lambda store, run_id, **kw: SimpleNamespace(success=True))
 
 
 def read(db, sql):
