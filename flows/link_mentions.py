@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from stancewire.ids import sha256_hex
 from stancewire.store import Store
 from tasks.inputs.aliases import AliasList
 from tasks.link import apply_overrides, link_task, linker_fingerprint, merge_targets
@@ -21,7 +22,8 @@ class LinkCounts:
 
 def link_pending(store: Store, run_id: str, aliases: AliasList) -> LinkCounts:
     """Link the mentions of every article with a mention these rules and aliases have not linked (all of them when
-    the alias list changed), then re-apply the overrides to all links."""
+    the alias list changed; new links get the overrides as they are made), then re-apply the overrides to all links
+    if they changed since they were last applied."""
     mentions = store.pending_links(linker_fingerprint(aliases))
     article_ids = mentions["article_id"].unique().to_list()
     if article_ids:
@@ -30,8 +32,14 @@ def link_pending(store: Store, run_id: str, aliases: AliasList) -> LinkCounts:
 
 
 def reapply_overrides(store: Store) -> int:
-    """Recompute every link's entity from its rule entity and the overrides; returns the number of links moved."""
+    """Recompute every link's entity from its rule entity and the overrides; returns the number of links moved.
+    Unless the overrides changed since they were last applied, only the entities are tidied (every link already
+    carries them), so a run does not load every link of the store."""
     overrides = store.entity_overrides()
+    applied = "overrides:" + sha256_hex(overrides.write_csv())[:16]
+    if store.job_done(applied):
+        store.apply_entity_overrides(pl.DataFrame(schema=MOVED), merge_targets(overrides))
+        return 0
     links = store.mention_links()
     before = links.select("mention_id", old_entity="entity_id", old_override="override_id")
     moved = (
@@ -42,4 +50,8 @@ def reapply_overrides(store: Store) -> int:
         )
     )
     store.apply_entity_overrides(moved, merge_targets(overrides))
+    store.mark_job_done(applied)
     return moved.height
+
+
+MOVED = {"mention_id": pl.String, "entity_id": pl.String, "override_id": pl.String}

@@ -377,7 +377,7 @@ class Store:
     def backfill_bands(self, chunk: int = 50_000, progress: Callable[[str], None] | None = None) -> int:
         """Fill article_bands for the canonical articles a store made before it holds (once; a killed backfill
         goes on from where it stopped, each chunk being committed whole). Returns the articles indexed."""
-        if self.con.execute("SELECT 1 FROM store_jobs WHERE job = 'article_bands'").fetchall():
+        if self.job_done("article_bands"):
             return 0
         done = 0
         while True:
@@ -393,8 +393,16 @@ class Store:
             done += rows.height
             if progress:
                 progress(f"near-duplicate index: {done} stored articles indexed")
-        self.con.execute("INSERT INTO store_jobs VALUES ('article_bands', now())")
+        self.mark_job_done("article_bands")
         return done
+
+    def job_done(self, job: str) -> bool:
+        """Whether the one-off maintenance job `job` has completed in this store."""
+        return bool(self._frame("SELECT 1 FROM store_jobs WHERE job = $job", {"job": job}).height)
+
+    def mark_job_done(self, job: str) -> None:
+        with self._lock:
+            self.con.execute("INSERT OR REPLACE INTO store_jobs VALUES ($job, now())", {"job": job})
 
     def write_boilerplate_lines(self, df: pl.DataFrame, run_id: str) -> int:
         """Replace the removed lines of the articles in `df` (an article cleaned again gets its new decisions)."""

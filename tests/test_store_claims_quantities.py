@@ -11,7 +11,7 @@ from stancewire import frames
 from stancewire.results import QuantitiesResult
 from stancewire.store import Store
 from tasks.inputs.aliases import load_aliases
-from tasks.link import alias_entities, entity_id, link_mentions, linker_fingerprint
+from tasks.link import alias_entities, entity_id, link_mentions, linker_fingerprint, override_row
 from tasks.quantities import EXTRACTOR_VERSION, extract_quantities
 from tests.test_store import AS_NER, make_articles, make_documents, make_entities, make_stance
 
@@ -225,3 +225,22 @@ def test_one_article_never_conflicts_with_itself_and_the_timeline_orders_by_day(
     assert conflicts(store, figure(a, 18, **late), figure(a, 31)) == []
     timeline = store.query("SELECT subject, thing, quantity_text FROM v_quantity_timeline").rows()
     assert timeline == [("France", "ships", "31"), ("France", "ships", "18")]
+
+
+def test_overrides_are_reapplied_to_every_link_only_when_they_changed(store, monkeypatch):
+    articles, sentences = seed(store)
+    store.write_mentions(make_entities(articles, sentences), "run-1", articles["article_id"].to_list(), **AS_NER)
+    run_link(store, "run-1")
+    reapply_overrides(store)
+    every_link = store.mention_links
+
+    def refuse():
+        raise AssertionError("every link loaded although the overrides did not change")
+
+    monkeypatch.setattr(store, "mention_links", refuse)
+    assert reapply_overrides(store) == 0
+    rome, italy = entity_id("alias:rome"), entity_id("alias:italy")
+    store.add_entity_override(override_row("merge", rome, italy, "the capital for the country, in this test"))
+    monkeypatch.setattr(store, "mention_links", every_link)
+    assert reapply_overrides(store) == 1  # changed: applied to every link, Roma's moved
+    assert (italy,) in store.query("SELECT entity_id FROM mention_links").rows()
