@@ -42,7 +42,7 @@ class _DatePhrase:
     last: date
 
 
-def thing_of(number: Number, sentence: str, clause_after: str) -> str | None:
+def _thing(number: Number, sentence: str, clause_after: str) -> str | None:
     c = cues()
     if number.unit in c.unit_things:
         return c.unit_things[number.unit]
@@ -81,7 +81,7 @@ def read_meaning(
     before = fold(sentence[previous_end : number.start])
     after = sentence[number.end : next_start]
     after_folded = fold(after)
-    thing = thing_of(number, sentence, after)
+    thing = _thing(number, sentence, after)
     if (
         number.unit == "%"
         or c.rate_after.search(" ".join(after_folded.split()[:6]))
