@@ -5,7 +5,7 @@ A figure is read in the article's locale (tasks/quantities/numbers.py), given it
 `subject_from`:
 - thing: a demonym of the alias lists next to the counted noun ("300 soldati nordcoreani" → North Korea);
 - sentence: the entities of its sentence, and demonyms in it; a metonym counts as what it stands for (Pyongyang →
-  North Korea);
+  North Korea), and those naming where the figure was heard ("secondo fonti di Seul") are left out;
 - article: else the entities of the article's title and lead (what it is about);
 - neighbour: else those of the sentence before, then the one after (an article whose lead names nothing).
 Numbers that cannot be read safely are quarantined with the reason, never guessed.
