@@ -9,7 +9,7 @@ import polars as pl
 
 from stancewire.ids import sha256_hex
 from stancewire.store import Store
-from tasks.inputs.aliases import AliasList
+from tasks.inputs.aliases import AliasList, name_key
 from tasks.link import apply_overrides, link_task, linker_fingerprint, merge_targets
 
 
@@ -27,7 +27,8 @@ def link_pending(store: Store, run_id: str, aliases: AliasList) -> LinkCounts:
     mentions = store.pending_links(linker_fingerprint(aliases))
     article_ids = mentions["article_id"].unique().to_list()
     if article_ids:
-        store.save(link_task(mentions, store.entities(), aliases, store.entity_overrides()), run_id)
+        existing = store.entities(keys={f"name:{name_key(t or '')}" for t in mentions["text"]})
+        store.save(link_task(mentions, existing, aliases, store.entity_overrides()), run_id)
     return LinkCounts(len(article_ids), mentions.height, reapply_overrides(store))
 
 

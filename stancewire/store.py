@@ -741,9 +741,16 @@ class Store:
         )
         return frames.conform(mentions, frames.MENTIONS)
 
-    def entities(self) -> pl.DataFrame:
+    def entities(self, keys: Iterable[str] | None = None) -> pl.DataFrame:
+        """Canonical entities; only those with one of `keys` when given (what one link batch can produce)."""
+        where, params = (
+            ("WHERE entity_key IN (SELECT unnest($keys))", {"keys": sorted(set(keys))})
+            if keys is not None
+            else ("", None)
+        )
         return frames.conform(
-            self._frame(f"SELECT {_columns(frames.ENTITIES)} FROM entities ORDER BY entity_id"), frames.ENTITIES
+            self._frame(f"SELECT {_columns(frames.ENTITIES)} FROM entities {where} ORDER BY entity_id", params),
+            frames.ENTITIES,
         )
 
     def mention_links(self) -> pl.DataFrame:

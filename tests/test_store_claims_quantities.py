@@ -244,3 +244,12 @@ def test_overrides_are_reapplied_to_every_link_only_when_they_changed(store, mon
     monkeypatch.setattr(store, "mention_links", every_link)
     assert reapply_overrides(store) == 1  # changed: applied to every link, Roma's moved
     assert (italy,) in store.query("SELECT entity_id FROM mention_links").rows()
+
+
+def test_a_link_batch_reads_only_the_entities_its_names_can_be(store):
+    aliases = load_aliases([])
+    entries = [aliases.entries["france"], aliases.entries["italy"]]
+    store.write_entities(alias_entities(entries, aliases), "run-1")
+    assert store.entities(keys={"alias:italy", "name:nowhere"})["name"].to_list() == ["Italy"]
+    assert store.entities(keys=set()).is_empty()
+    assert store.entities().height == 2
