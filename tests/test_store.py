@@ -589,3 +589,43 @@ def test_publishing_copies_the_cheapest_way_the_file_system_allows(tmp_path, mon
         how = snapshot.clone_file(src, dst)
     assert (tmp_path / "dst").read_bytes() == payload
     assert how in ({"clone", "kernel copy"} if not broken else {"kernel copy"} if len(broken) == 1 else {"copy"})
+
+
+def test_entities_keyed_by_type_and_name_become_one_entity_per_name_with_overrides_kept(tmp_path):
+    """A version-10 store: "Valmora" as LOC and as ORG were two entities, an analyst merged a third into the ORG
+    one; after migration 011 they are one `name:` entity, every link and the override point at it."""
+    from stancewire.ids import stable_id
+    from stancewire.schema import MIGRATIONS
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(work_path(db)))
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for version, sql in MIGRATIONS[:10]:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?)", [version])
+    old = {key: stable_id("entity", key) for key in ("LOC:valmora", "ORG:valmora", "PER:rossi")}
+    for key, eid in old.items():
+        con.execute(
+            "INSERT INTO entities (entity_id, entity_key, type, name, origin, run_id, updated_at) "
+            "VALUES (?, ?, ?, ?, 'mentions', 'r0', now())",
+            [eid, key, key.split(":")[0], key.split(":")[1].title()],
+        )
+    for n, key in enumerate(("LOC:valmora", "LOC:valmora", "ORG:valmora", "PER:rossi")):
+        con.execute(
+            "INSERT INTO mention_links (mention_id, article_id, entity_id, rule_entity_id, method, name_key, linker, "
+            "run_id, linked_at) VALUES (?, 'a1', ?, ?, 'name', ?, 'l', 'r0', now())",
+            [f"m{n}", old[key], old[key], key.split(":")[1]],
+        )
+    con.execute(
+        "INSERT INTO entity_overrides (override_id, action, entity_id, target_id, created_at) "
+        "VALUES ('o1', 'merge', ?, ?, now())",
+        [old["PER:rossi"], old["ORG:valmora"]],
+    )
+    con.close()
+
+    valmora, rossi = stable_id("entity", "name:valmora"), stable_id("entity", "name:rossi")
+    with Store.open_run(db) as store:
+        keys = store.query("SELECT entity_key, type FROM entities ORDER BY entity_key").rows()
+        assert keys == [("name:rossi", "PER"), ("name:valmora", "LOC")]  # the most linked of the two kept its type
+        assert set(store.query("SELECT entity_id FROM mention_links")["entity_id"]) == {valmora, rossi}
+        assert store.query("SELECT entity_id, target_id FROM entity_overrides").rows() == [(rossi, valmora)]
