@@ -355,24 +355,16 @@ class Store:
     def duplicate_candidates(self, fingerprints: Sequence[tuple[str, bytes | None]]) -> pl.DataFrame:
         """article_id, text_hash_normalised, minhash of the canonical articles that may be what one of the given
         (normalised text hash, MinHash) fingerprints duplicates: the same hash, or a shared LSH band."""
-        hashes = pl.DataFrame({"h": [h for h, _ in fingerprints]}, schema={"h": pl.String})
-        keys = pl.DataFrame(
-            {"k": [k for _, m in fingerprints if m is not None for k in band_keys(m)]}, schema={"k": pl.Int64}
+        return self._frame(
+            "SELECT article_id, text_hash_normalised, minhash FROM articles WHERE duplicate_of IS NULL "
+            "AND text_hash_normalised IS NOT NULL AND (text_hash_normalised IN (SELECT unnest($hashes)) "
+            "OR article_id IN (SELECT article_id FROM article_bands WHERE band_key IN (SELECT unnest($keys)))) "
+            "ORDER BY article_id",
+            {
+                "hashes": [h for h, _ in fingerprints],
+                "keys": [k for _, m in fingerprints if m is not None for k in band_keys(m)],
+            },
         )
-        with self._lock:
-            self.con.complete()
-            self.con.register("_hashes", hashes.to_arrow())
-            self.con.register("_keys", keys.to_arrow())
-            try:
-                return self._frame(
-                    "SELECT article_id, text_hash_normalised, minhash FROM articles a WHERE duplicate_of IS NULL "
-                    "AND text_hash_normalised IS NOT NULL AND (text_hash_normalised IN (SELECT h FROM _hashes) "
-                    "OR article_id IN (SELECT b.article_id FROM article_bands b JOIN _keys k ON b.band_key = k.k)) "
-                    "ORDER BY article_id"
-                )
-            finally:
-                self.con.unregister("_hashes")
-                self.con.unregister("_keys")
 
     def backfill_bands(self, chunk: int = 50_000, progress: Callable[[str], None] | None = None) -> int:
         """Fill article_bands for the canonical articles a store made before it holds (once; a killed backfill
