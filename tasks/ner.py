@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from stancewire.frames import MENTIONS, by_stable_group, conform, empty
 from stancewire.ids import stable_id
 from stancewire.results import NerResult
+from tasks.inputs.aliases import LEGAL_FORMS
 
 # Lowercase particles inside one name ("Corea del Nord", "Banco de España", "Ursula von der Leyen", "Bank of
 # England"): a model that cuts a name at one of them leaves two adjacent spans that are one mention.
@@ -25,10 +26,7 @@ NOT_NAMES = frozenset(
     el los las uno unos o os as um uma e ed y et und and or o oder ou questo questa ce cette""".split()
 )
 _WORD = re.compile(r"\w+")
-_LEGAL_FORM = re.compile(
-    r" (?:S\.p\.A\.|SpA|S\.r\.l\.|Srl|S\.A\.S\.|S\.A\.|SA|S\.L\.|GmbH|AG|KG|Ltd\.?|Limited|plc|PLC|Inc\.?|Corp\.?|LLC|"
-    r"N\.V\.|NV|B\.V\.|BV|SE|Oy|AB|A/S|S\.à r\.l\.|SARL)(?!\w)"
-)
+_LEGAL_FORM = re.compile(" (?:" + "|".join(map(re.escape, sorted(LEGAL_FORMS, key=len, reverse=True))) + r")(?!\w)")
 _ELIDED = re.compile(r"(?:[dl]|dell|all|nell|dall|sull|un|qu)['’]")
 
 

@@ -50,10 +50,12 @@ _SEPARATORS = re.compile(r"[\W_]+")  # anything but letters and digits: spaces, 
 # Slavic surname and given-name endings that transliterate several ways: Zelenskyy / Zelenskiy / Zelenskij /
 # Zelenskyi / Zelenski → zelensky, Andriy / Andrii → andry, Kryvyi → kryvy.
 _ENDINGS = (re.compile(r"(?<=\w{3})(?:yy|iy|ij|yj|ii|yi)$"), re.compile(r"(?<=\wsk)i$"))
-# Company legal forms, as name keys spell them; a name ending in one is an organisation's.
-LEGAL_FORM_KEYS = (
-    "s p a", "spa", "s r l", "srl", "s a s", "sas", "s a", "sa", "s l", "gmbh", "ag", "kg", "ltd", "limited", "plc",
-    "inc", "corp", "llc", "n v", "nv", "b v", "bv", "se", "oy", "ab", "a s", "sarl", "s a r l",
+# Company legal forms as written after a name; a name ending in one is an organisation's (tasks/ner.py), and name
+# keys leave it out.
+LEGAL_FORMS = (
+    "S.p.A.", "SpA", "S.r.l.", "Srl", "S.A.S.", "SAS", "S.A.", "SA", "S.L.", "GmbH", "AG", "KG", "Ltd.", "Ltd",
+    "Limited", "plc", "PLC", "Inc.", "Inc", "Corp.", "Corp", "LLC", "N.V.", "NV", "B.V.", "BV", "SE", "Oy", "AB", "A/S",
+    "S.à r.l.", "SARL",
 )  # fmt: skip
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _LABEL = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
@@ -73,13 +75,20 @@ def name_key(text: str) -> str:
     """The comparison key of a name: lower case, no diacritics, words separated by single spaces, transliteration
     endings folded, a trailing legal form dropped ("Idroalpi S.p.A." → "idroalpi"). Empty when the text holds no
     letter or digit."""
-    folded = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    key = " ".join(_fold_token(t) for t in _SEPARATORS.split(folded) if t)
-    for form in LEGAL_FORM_KEYS:
+    key = _folded_words(text)
+    for form in _LEGAL_FORM_KEYS:
         if key.endswith(" " + form):
             return key[: -len(form) - 1]
     return key
+
+
+def _folded_words(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(_fold_token(t) for t in _SEPARATORS.split(folded) if t)
+
+
+_LEGAL_FORM_KEYS = sorted({_folded_words(f) for f in LEGAL_FORMS}, key=lambda k: (-len(k), k))  # longest first
 
 
 def default_labels(entity_type: str) -> frozenset[str] | None:
