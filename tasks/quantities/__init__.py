@@ -25,14 +25,13 @@ from tasks.inputs.aliases import AliasEntry, AliasList, name_key
 from tasks.link import alias_entities, entity_id
 from tasks.quantities.cues import cues
 from tasks.quantities.meaning import Meaning, read_meaning
-from tasks.quantities.numbers import Number, read_numbers
+from tasks.quantities.numbers import CLAUSE_END, Number, read_numbers
 from tasks.text.stems import fold, stem
 
 EXTRACTOR_VERSION = "2"
 LEAD_SENTENCES = 3  # the title and the first sentences: where an article names what it is about
 _THING_REACH = 7  # words after the number in which a demonym tells whose the counted thing is
 _WORD_SPAN = re.compile(r"\S+")
-_CLAUSE_END = re.compile(r"[,;:!?()\"“”]|[.](?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def _sentence_subjects(
     """The entities a sentence is about: its mentions and demonyms, except those naming where it was heard
     ("Secondo l'intelligence di Seul, ...", "according to port agents", "nach Informationen von Sportecho")."""
     heard = [
-        (m.start(), m.start() + len(_CLAUSE_END.split(sentence.text[m.start() :])[0]))
+        (m.start(), m.start() + len(CLAUSE_END.split(sentence.text[m.start() :])[0]))
         for m in cues().source.finditer(fold(sentence.text))
     ]
     subjects = []
@@ -158,7 +157,7 @@ def _subjects(
 def _owner_phrase(text: str) -> str:
     """The words after a counted noun that can say whose it is: up to the end of the clause or a place."""
     words = []
-    for word in _CLAUSE_END.split(text)[0].split()[:_THING_REACH]:
+    for word in CLAUSE_END.split(text)[0].split()[:_THING_REACH]:
         if fold(word) in cues().place_words:
             break
         words.append(word)

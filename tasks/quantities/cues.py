@@ -31,6 +31,7 @@ class Cues:
     qualifier_at_end: re.Pattern[str]
     range_start_at_end: re.Pattern[str]
     range_join: str
+    linking_words: frozenset[str]
     multiplier_of: dict[str, float]
     multiplier: str
     unit_of: dict[str, str]
@@ -55,6 +56,8 @@ class Cues:
     forecast: re.Pattern[str]
     estimated: re.Pattern[str]
     ahead_at_end: re.Pattern[str]
+    year_lead: frozenset[str]
+    ordinal_suffixes: frozenset[str]
     month_of: dict[str, int]
     month_part_of: dict[str, str]
     month_part_at_end: re.Pattern[str]
@@ -74,6 +77,7 @@ def cues() -> Cues:
         qualifier_at_end=re.compile(phrases(list(qualifier_of)).pattern + r"\s*$"),
         range_start_at_end=re.compile(phrases(data["range_start"]).pattern + r"\s*$"),
         range_join=r"\s*(?:-|–|—|" + "|".join(map(re.escape, data["range_join"])) + r")\s*",
+        linking_words=frozenset(fold(str(w)) for w in data["linking_words"]),
         multiplier_of=multiplier_of,
         multiplier="|".join(re.escape(w) for w in sorted(multiplier_of, key=len, reverse=True)),
         unit_of=unit_of,
@@ -102,6 +106,8 @@ def cues() -> Cues:
         forecast=phrases(roles["forecast"]),
         estimated=phrases(roles["estimated"]),
         ahead_at_end=re.compile(phrases(data["ahead"]).pattern + r"\s*(?:il|le|el|the|der|dem|del)?\s*$"),
+        year_lead=frozenset(fold(str(w)) for w in data["year_lead"]),
+        ordinal_suffixes=frozenset(fold(str(w)) for w in data["ordinal_suffixes"]),
         month_of={fold(w): int(month) for month, words in data["months"].items() for w in words},
         month_part_of=month_part_of,
         month_part_at_end=re.compile(phrases(list(month_part_of)).pattern + r"\s*(?:di|de|of|d['’])?\s*$"),

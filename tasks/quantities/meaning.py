@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from tasks.quantities.cues import cues
-from tasks.quantities.numbers import Number
+from tasks.quantities.numbers import CLAUSE_END, WORDS, Number
 from tasks.text.stems import fold, stem
 
-_WORDS = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"\d{1,4}|[^\W\d_]+", re.UNICODE)  # "nell'ottobre" → "nell", "ottobre"
-_CLAUSE_END = re.compile(r"[,;:!?()]|[.](?:\s|$)")
 _PART_DAYS = {"early": (1, 10), "mid": (11, 20), "late": (21, 31)}
 
 
@@ -47,7 +45,7 @@ def _thing(number: Number, sentence: str, clause_after: str) -> str | None:
     if number.unit in c.unit_things:
         return c.unit_things[number.unit]
     if number.unit == "%":  # "46,8% delle preferenze" counts votes; "2.5% pay rise" is a per cent
-        words = [fold(w) for w in _WORDS.findall(clause_after)[:3]]
+        words = [fold(w) for w in WORDS.findall(clause_after)[:3]]
         return next((c.thing_of[w] for w in words if w in c.thing_of), "%")
     if number.object is None:
         return None
@@ -55,7 +53,7 @@ def _thing(number: Number, sentence: str, clause_after: str) -> str | None:
     if thing is None and not number.object_before:  # "80 permanent dockworkers", "1,200 refrigerated containers"
         tail = sentence[number.end :]
         rest = tail[tail.find(number.object) + len(number.object) :]
-        thing = next((c.thing_of[fold(w)] for w in _WORDS.findall(rest)[:2] if fold(w) in c.thing_of), None)
+        thing = next((c.thing_of[fold(w)] for w in WORDS.findall(rest)[:2] if fold(w) in c.thing_of), None)
     if thing is None:
         return stem(number.object)
     if thing in ("killed", "wounded"):
@@ -119,7 +117,7 @@ def _increment_before(before: str) -> bool:
 def _nearest(phrases: list[_DatePhrase], number: Number, sentence: str, next_start: int) -> _DatePhrase | None:
     """The date phrase of the number's own clause after it ("4,2 % à partir du 1er janvier"), else the nearest one
     before it in the sentence, not across a colon or semicolon ("A metà gennaio, ... circa 300 soldati")."""
-    clause_end = number.end + len(_CLAUSE_END.split(sentence[number.end : next_start])[0])
+    clause_end = number.end + len(CLAUSE_END.split(sentence[number.end : next_start])[0])
     after = [p for p in phrases if number.end <= p.start and p.end <= clause_end]
     if after:
         return after[0]
@@ -139,7 +137,7 @@ def _date_phrases(sentence: str, article_day: date | None, ahead: bool) -> list[
         month = c.month_of.get(word) if len(word) > 3 or word in ("mai", "may") else None
         if month is not None:
             day = None
-            k = i - 2 if i > 1 and tokens[i - 1][2] in _ORDINAL_SUFFIXES else i - 1  # "1er janvier", "1st May"
+            k = i - 2 if i > 1 and tokens[i - 1][2] in c.ordinal_suffixes else i - 1  # "1er janvier", "1st May"
             if k >= 0 and tokens[k][2].isdigit() and 1 <= int(tokens[k][2]) <= 31:
                 day, start = int(tokens[k][2]), tokens[k][0]
             year = None
@@ -154,40 +152,22 @@ def _date_phrases(sentence: str, article_day: date | None, ahead: bool) -> list[
             if phrase is not None:
                 found.append(_DatePhrase(start, end, *phrase))
         elif (
-            word.isdigit() and len(word) == 4 and 1900 <= int(word) <= 2100 and i > 0 and tokens[i - 1][2] in _YEAR_LEAD
+            word.isdigit()
+            and len(word) == 4
+            and 1900 <= int(word) <= 2100
+            and i > 0
+            and tokens[i - 1][2] in c.year_lead
         ):
             year = int(word)
             found.append(_DatePhrase(start, end, date(year, 1, 1), date(year, 12, 31)))
         i += 1
     joined: list[_DatePhrase] = []
     for phrase in found:
-        if joined and re.fullmatch(
-            r"\s*(?:e|and|et|und|y|-|–|a|to|bis|à)\s*", fold(sentence[joined[-1].end : phrase.start])
-        ):
+        if joined and re.fullmatch(c.range_join, fold(sentence[joined[-1].end : phrase.start])):
             joined[-1] = _DatePhrase(joined[-1].start, phrase.end, joined[-1].first, phrase.last)
         else:
             joined.append(phrase)
     return joined
-
-
-_YEAR_LEAD = {
-    "nel",
-    "del",
-    "in",
-    "en",
-    "im",
-    "dal",
-    "since",
-    "depuis",
-    "seit",
-    "desde",
-    "entro",
-    "by",
-    "of",
-    "di",
-    "de",
-}
-_ORDINAL_SUFFIXES = {"er", "st", "nd", "rd", "th", "o"}
 
 
 def _month_window(

@@ -18,12 +18,12 @@ from tasks.text.stems import STOPWORDS, fold
 MAX_DIGITS = 15  # beyond this a float no longer holds the number exactly
 _SPACE = "[ \u00a0\u202f]"
 _WORD = re.compile(r"\s*([^\W\d_]{2,})(?!['’\w])", re.UNICODE)  # not an elided "dell'"
-_ANY_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+WORDS = re.compile(r"[^\W\d_]+")
+CLAUSE_END = re.compile(r"[,;:!?()\"“”]|[.](?:\s|$)")  # what ends a clause after a figure
 _NUMERIC_TOKEN = re.compile(r"(?<![\w/:.,])(?<!\d['’])\d[\d.,]*\d(?![\w/:])")
 _OF_TOTAL = re.compile(
     r"\s+(?:of|out of|di|su|sur|de|von|aus)\s+(?:the|i|gli|le|les|los|las|den|die|der)?\s*\d[\d.,'’ ]*\d?(?=\s)"
 )
-_LINKING = {"more", "altri", "altre", "autres", "weitere", "mas", "tra", "fra", "entre", "zwischen", "between"}
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ def _object(rest: str, stop: frozenset[str]) -> str | None:
         if not match:
             return None
         word = match.group(1)
-        if fold(word) not in stop and fold(word) not in _LINKING:
+        if fold(word) not in stop and fold(word) not in cues().linking_words:
             return word if len(word) > 2 or fold(word) in cues().thing_of else None
         pos = match.end()
     return None
@@ -196,7 +196,7 @@ def _object_before(before: str) -> str | None:
     """A counted noun of the vocabulary before the number in the same clause, with no other number between
     ("il totale delle truppe inviate a circa 11.000", "vittime nordcoreane, stimate intorno a 1.100")."""
     clause = re.split(r"[.;:!?()\"“”]|\d", before)[-1]
-    words = _ANY_WORD.findall(clause)[-12:]
+    words = WORDS.findall(clause)[-12:]
     for word in reversed(words):
         if fold(word) in cues().thing_of:
             return word
