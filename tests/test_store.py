@@ -207,17 +207,23 @@ def test_newer_schema_is_refused(db):
         open_readonly(db)
 
 
+def store_at_version(db: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """The working database of `db` as an older stancewire left it: migrations 1..`version` applied, no views."""
+    from stancewire.schema import MIGRATIONS
+
+    con = duckdb.connect(str(work_path(db)))
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for number, sql in MIGRATIONS[:version]:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?)", [number])
+    return con
+
+
 def test_a_store_from_before_the_table_renames_keeps_its_rows_and_views(tmp_path):
     """A version-7 store (mentions in `entities`, canonical entities in `entity`, views bound to those names) comes
     out with the tables renamed, every row kept and the analysts' views answering from the renamed tables."""
-    from stancewire.schema import MIGRATIONS
-
     db = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(work_path(db)))
-    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    for version, sql in MIGRATIONS[:7]:
-        con.execute(sql)
-        con.execute("INSERT INTO schema_version VALUES (?)", [version])
+    con = store_at_version(db, 7)
     con.execute("CREATE VIEW v_latest_entities AS SELECT * FROM entities")  # as version 7 defined its views
     con.execute(
         'INSERT INTO entities (mention_id, article_id, sentence_id, start, "end", text, label, score, model_id, '
@@ -595,14 +601,9 @@ def test_entities_keyed_by_type_and_name_become_one_entity_per_name_with_overrid
     """A version-10 store: "Valmora" as LOC and as ORG were two entities, an analyst merged a third into the ORG
     one; after migration 011 they are one `name:` entity, every link and the override point at it."""
     from stancewire.ids import stable_id
-    from stancewire.schema import MIGRATIONS
 
     db = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(work_path(db)))
-    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    for version, sql in MIGRATIONS[:10]:
-        con.execute(sql)
-        con.execute("INSERT INTO schema_version VALUES (?)", [version])
+    con = store_at_version(db, 10)
     old = {key: stable_id("entity", key) for key in ("LOC:valmora", "ORG:valmora", "PER:rossi")}
     for key, eid in old.items():
         con.execute(
