@@ -1,4 +1,4 @@
-"""The stancewire DAG: claims → fetch → clean → NER → link → quantities → stance → validate, then publish.
+"""The stancewire DAG: claims → fetch → clean → NER → link → quantities → embed → stance → validate, then publish.
 
 Each stage is a function of flows/stages.py over the store; the run's bookkeeping (run record, stage outcomes,
 publish or reject, summary artifact) is flows/pipeline_run.py's.
@@ -6,7 +6,7 @@ publish or reject, summary artifact) is flows/pipeline_run.py's.
 
 from prefect import flow
 
-from flows import stages
+from flows import semantic, stages
 from flows.batches import model_task_runner
 from flows.pipeline_run import (
     InvalidParameters,
@@ -43,6 +43,7 @@ def stancewire_pipeline(params: RunParams = RunParams()) -> RunResult:  # noqa: 
             run.stage("ner", stages.ner, params.models, runner)
             run.stage("link", stages.link, params.inputs)
             run.stage("quantities", stages.quantities, params.models.batch_size, params.inputs)
+            run.stage("embed", semantic.embed, params.models)
             run.stage("stance", stages.stance, params.models, runner)
         run.validate(lambda store, run_id: validate_task(store, run_id, params.store.validation))
     return run.result

@@ -17,6 +17,7 @@ from prefect.task_runners import TaskRunner
 from flows.batches import chunks, run_batches, split
 from flows.link_mentions import link_pending
 from flows.pipeline_run import StageOutcome
+from flows.semantic import SemanticRule
 from models.loading import ModelUnavailable, resolve, run_precision
 from models.ner import SETTING as NER_SETTING
 from models.nli import SETTING as NLI_SETTING
@@ -161,12 +162,14 @@ def stance(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner)
     model = _stage_model(store, run_id, "nli", options)
     if isinstance(model, str):
         return StageOutcome(skipped=model)
-    pairs, sentences = store.pending_stance(model.model_id, model.revision)
+    semantic = SemanticRule(store, options)
+    pairs, sentences = store.pending_stance(model.model_id, model.revision, semantic.relevance_model)
     outcome = StageOutcome(pairs.height)
     if pairs.is_empty():
         return outcome
     store.write_quarantine(unscorable(pairs, sentences), run_id)
     enabled = store.claims(enabled_only=True)
+    semantic.prepare(enabled)
     article_ids = pairs["article_id"].unique(maintain_order=True).to_list()
     languages, mentions = store.article_languages(article_ids), store.latest_mentions(article_ids)
     inputs = (
@@ -177,8 +180,10 @@ def stance(store: Store, run_id: str, options: ModelOptions, runner: TaskRunner)
             "model": model,
             "languages": languages.filter(in_batch),
             "entities": mentions.filter(in_batch),
+            "semantic": semantic.evidence(batch),
         }
-        for in_batch in (pl.col("article_id").is_in(b) for b in split(article_ids, options.batch_size, runner))
+        for batch in split(article_ids, options.batch_size, runner)
+        for in_batch in (pl.col("article_id").is_in(batch),)
     )
     progress = Progress("stance", "(article, claim) pairs", pairs.height)
     return _save_batches(

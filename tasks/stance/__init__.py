@@ -1,6 +1,7 @@
 """Stance stage: relevance prefilter, sentence-level NLI, aggregation to one stance per (article, claim).
 
-1. The prefilter (tasks/stance/relevance.py) picks candidate sentences; a pair without any is UNRELATED, with no NLI call.
+1. The prefilter (tasks/stance/relevance.py) picks candidate sentences by shared words and by meaning (sentence
+   embeddings); a pair without any is UNRELATED, with no NLI call.
 2. Each candidate is a premise, the claim (in its own language: the model is cross-lingual) the hypothesis; the
    model gives (e, n, c) = P(entailment, neutral, contradiction). An optional temperature T rescales them
    (p ← softmax(log p / T)); T = 1 leaves them as the model gave them.
@@ -31,13 +32,22 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import QUARANTINE, STANCE, by_stable_group, conform, empty
 from stancewire.results import StanceResult
-from tasks.stance.relevance import MIN_SCORE, WINDOW, select_candidates
+from tasks.stance.relevance import MIN_SCORE, WINDOW, SemanticEvidence, select_candidates
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_DISCOUNT = 0.5
 DEFAULT_TEMPERATURE = 1.0
 _LABELS = ("NEUTRAL", "REFUTE", "SUPPORT")  # argmax order: exact ties go to the first
-_PAIR_COLUMNS = ("model_id", "model_revision", "sentences_total", "relevance", "matched_terms")
+_DECISION_COLUMNS = (
+    "sentences_total",
+    "relevance",
+    "matched_terms",
+    "relevance_method",
+    "best_similarity",
+    "relevance_model",
+    "relevance_note",
+)
+_PAIR_COLUMNS = ("model_id", "model_revision", *_DECISION_COLUMNS)
 _AGGREGATED = {c: t for c, t in STANCE.items() if c not in _PAIR_COLUMNS}  # what aggregate() returns
 
 
@@ -135,6 +145,7 @@ def score_stance(
     *,
     languages: pl.DataFrame | None = None,
     entities: pl.DataFrame | None = None,
+    semantic: SemanticEvidence | None = None,
     prefilter: bool = True,
     min_score: int = MIN_SCORE,
     window: int = WINDOW,
@@ -144,7 +155,8 @@ def score_stance(
     """Score `pairs` (article_id, claim_id) using the articles' `sentences` and the `claims` (with translations).
 
     With `prefilter=False` every sentence is a candidate (min_score 0): the baseline the prefilter is measured
-    against. Articles without sentences give no row (see `unscorable`).
+    against. `semantic` adds the embedding rule to the lexical one. Articles without sentences give no row (see
+    `unscorable`).
     """
     candidates, decisions = select_candidates(
         pairs,
@@ -152,6 +164,7 @@ def score_stance(
         claims,
         languages=languages,
         entities=entities,
+        semantic=semantic,
         min_score=min_score if prefilter else 0,
         window=window,
     )
@@ -174,7 +187,7 @@ def score_stance(
     return (
         pl.concat([stance, unrelated], how="diagonal_relaxed")
         .join(
-            decisions.select("article_id", "claim_id", "sentences_total", "relevance", "matched_terms"),
+            decisions.select("article_id", "claim_id", *_DECISION_COLUMNS),
             on=["article_id", "claim_id"],
         )
         .with_columns(model_id=pl.lit(model.model_id), model_revision=pl.lit(model.revision))
@@ -206,8 +219,9 @@ def stance_task(
     model: NliModel,
     languages: pl.DataFrame | None = None,
     entities: pl.DataFrame | None = None,
+    semantic: SemanticEvidence | None = None,
 ) -> StanceResult:
-    stance = score_stance(pairs, sentences, claims, model, languages=languages, entities=entities)
+    stance = score_stance(pairs, sentences, claims, model, languages=languages, entities=entities, semantic=semantic)
     get_run_logger().info(
         "stance: %d (article, claim) pairs, %d NLI pairs → %s",
         stance.height,

