@@ -17,7 +17,7 @@ export DO_NOT_TRACK = 1
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH_SPEC) $(TORCH_INDEX)
-	$(BIN)/pip install --quiet -e ".[dev,dask,onnx]"
+	$(BIN)/pip install --quiet -e ".[dev,dask,onnx,e5]"
 	touch $@
 
 setup: $(VENV)/.installed

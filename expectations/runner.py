@@ -22,6 +22,7 @@ from expectations import (
     mention_links,
     mentions,
     quantities,
+    sentence_embeddings,
     sentences,
     stance,
 )
@@ -38,6 +39,7 @@ SUITES: tuple[ModuleType, ...] = (
     entities,
     mention_links,
     quantities,
+    sentence_embeddings,
 )
 SAMPLE_SIZE = 5
 

@@ -11,6 +11,7 @@ KEY = ["article_id", "claim_id", "model_id", "model_revision"]
 COLUMNS = frames.STANCE | {"run_id": pl.String, "scored_at": frames.UTC_DATETIME}
 P_SUM_TOLERANCE = 1e-3
 RELEVANCE = ["candidates", "no_overlap"]
+RELEVANCE_METHODS = ["lexical", "semantic", "lexical+semantic", "none"]  # NULL on rows scored before they existed
 
 # UNRELATED rows were never sent to the model: no probabilities, score or evidence. Every other row has them all.
 SQL = """
@@ -48,6 +49,8 @@ def expectations() -> list[gxe.Expectation]:
         *not_null("label", "sentences_total", "sentences_scored", "relevance", "run_id", "scored_at"),
         gxe.ExpectColumnValuesToBeInSet(column="label", value_set=list(frames.STANCE_LABELS)),
         gxe.ExpectColumnValuesToBeInSet(column="relevance", value_set=RELEVANCE),
+        gxe.ExpectColumnValuesToBeInSet(column="relevance_method", value_set=RELEVANCE_METHODS),
+        gxe.ExpectColumnValuesToBeBetween(column="best_similarity", min_value=-1.0001, max_value=1.0001),
         *probability("score", "p_entailment", "p_neutral", "p_contradiction", "opposing_p"),
         gxe.ExpectColumnValuesToBeBetween(
             column="p_sum",

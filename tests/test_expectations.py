@@ -1,9 +1,12 @@
 import json
 
+import numpy as np
+import polars as pl
 import pytest
 
 from expectations import SUITES, validate_all
 from stancewire.store import Store
+from tasks.embed import embed_sentences
 from tests.test_store import fill
 
 
@@ -24,6 +27,7 @@ def test_every_table_has_a_suite():
         "entities",
         "mention_links",
         "quantities",
+        "sentence_embeddings",
     ]
 
 
@@ -63,6 +67,7 @@ def test_bad_values_fail_with_a_readable_report(store):
         "entities",
         "mention_links",
         "quantities",
+        "sentence_embeddings",
     ]
 
     md = report.markdown()
@@ -94,3 +99,29 @@ def test_broken_tables_are_reported_not_raised(store):
     [wrong_type] = next(t for t in report.tables if t.table == "stance").failures
     assert (wrong_type["column"], wrong_type["observed"]) == ("sentences_scored", "int64")
     assert not report.success
+
+
+class ToyEmbedder:
+    model_id, revision, dim = "toy", "1", 3
+
+    def passages(self, texts):
+        vectors = np.array([[len(t), 1.0, 2.0] for t in texts], np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def unreadable(self, text):
+        return "unreadable on purpose" if text.startswith("Il") else None
+
+
+def test_sentence_vectors_are_checked_where_they_are(store):
+    written = fill(store)
+    result = embed_sentences(written["sentences"].select("sentence_id", "article_id", "text"), ToyEmbedder())
+    store.write_embeddings(result.sentences, result.articles, "run-1")
+    assert validate_all(store, "run-1").success
+    readable = result.sentences.filter(pl.col("vector").is_not_null())["sentence_id"].to_list()
+    unreadable = result.sentences.filter(pl.col("vector").is_null())["sentence_id"].to_list()
+    assert readable and unreadable
+    store.con.execute("UPDATE sentence_embeddings SET vector = [3.0, 0.0, 0.0] WHERE sentence_id = ?", [readable[0]])
+    store.con.execute("UPDATE sentence_embeddings SET vector = [1.0, 0.0] WHERE sentence_id = ?", [unreadable[0]])
+    report = validate_all(store, "run-1")
+    failed = {f["column"] for t in report.tables if t.table == "sentence_embeddings" for f in t.failures}
+    assert failed == {"chk_unit_length", "chk_vector_or_reason", "chk_one_dimension_per_model"}

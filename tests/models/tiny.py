@@ -19,6 +19,7 @@ from transformers import (
     BertConfig,
     BertForSequenceClassification,
     BertForTokenClassification,
+    BertModel,
     PreTrainedTokenizerFast,
     XLMRobertaConfig,
     XLMRobertaForTokenClassification,
@@ -185,3 +186,20 @@ def _save(model: torch.nn.Module, tokenizer: PreTrainedTokenizerFast, directory:
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def make_tiny_encoder(directory: Path, max_position: int = 64) -> Path:
+    """A bare BERT encoder (no head) with seeded random weights: a sentence-embedding model's shape."""
+    tokenizer = _tokenizer({}, "bert", max_position)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=_HIDDEN,
+        num_hidden_layers=1,
+        num_attention_heads=1,
+        intermediate_size=_HIDDEN,
+        max_position_embeddings=max_position,
+        pad_token_id=tokenizer.pad_token_id,
+        architectures=["BertModel"],
+    )
+    torch.manual_seed(0)
+    return _save(BertModel(config), tokenizer, directory)
