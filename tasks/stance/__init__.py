@@ -223,9 +223,10 @@ def stance_task(
 ) -> StanceResult:
     stance = score_stance(pairs, sentences, claims, model, languages=languages, entities=entities, semantic=semantic)
     get_run_logger().info(
-        "stance: %d (article, claim) pairs, %d NLI pairs → %s",
+        "stance: %d (article, claim) pairs, %d NLI pairs → %s; kept by %s",
         stance.height,
         int(stance["sentences_scored"].sum() or 0),
         dict(stance.group_by("label").len().iter_rows()) if stance.height else {},
+        dict(stance.group_by("relevance_method").len().iter_rows()) if stance.height else {},
     )
     return StanceResult(stance)

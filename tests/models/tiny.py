@@ -96,16 +96,8 @@ def make_tiny_nli(
 ) -> Path:
     """A BERT sequence-pair classifier following the lexicon rule above, whatever the order of `id2label`."""
     tokenizer = _tokenizer(lexicon, "bert", max_position)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=_HIDDEN,
-        num_hidden_layers=1,
-        num_attention_heads=1,
-        intermediate_size=_HIDDEN,
-        max_position_embeddings=max_position,
-        id2label=dict(id2label),
-        label2id={name: i for i, name in id2label.items()},
-        pad_token_id=tokenizer.pad_token_id,
+    config = _bert_config(
+        tokenizer, max_position, id2label=dict(id2label), label2id={name: i for i, name in id2label.items()}
     )
     model = BertForSequenceClassification(config)
     _zero(model)
@@ -191,7 +183,13 @@ def _save(model: torch.nn.Module, tokenizer: PreTrainedTokenizerFast, directory:
 def make_tiny_encoder(directory: Path, max_position: int = 64) -> Path:
     """A bare BERT encoder (no head) with seeded random weights: a sentence-embedding model's shape."""
     tokenizer = _tokenizer({}, "bert", max_position)
-    config = BertConfig(
+    torch.manual_seed(0)
+    model = BertModel(_bert_config(tokenizer, max_position, architectures=["BertModel"]))
+    return _save(model, tokenizer, directory)
+
+
+def _bert_config(tokenizer: PreTrainedTokenizerFast, max_position: int, **extra) -> BertConfig:
+    return BertConfig(
         vocab_size=tokenizer.vocab_size,
         hidden_size=_HIDDEN,
         num_hidden_layers=1,
@@ -199,7 +197,5 @@ def make_tiny_encoder(directory: Path, max_position: int = 64) -> Path:
         intermediate_size=_HIDDEN,
         max_position_embeddings=max_position,
         pad_token_id=tokenizer.pad_token_id,
-        architectures=["BertModel"],
+        **extra,
     )
-    torch.manual_seed(0)
-    return _save(BertModel(config), tokenizer, directory)
