@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from expectations import ValidationReport
 from flows.run_summary import build_summary, stance_per_claim
 from flows.stance_chart import data_url, stance_by_day, stance_chart_svg
+from models.embeddings import check_local_embedder
 from models.loading import ModelUnavailable, check_local, run_precision
 from models.ner import SETTING as NER_SETTING
 from models.nli import SETTING as NLI_SETTING
@@ -179,6 +180,7 @@ def check_before_work(params: RunParams) -> None:
         run_precision(params.models)
         check_local(params.models.ner, NER_SETTING)
         check_local(params.models.nli, NLI_SETTING)
+        check_local_embedder(params.models.embedding)
     except (ValueError, ModelUnavailable) as exc:
         raise InvalidParameters(str(exc)) from None
     if params.inputs.claims_file:

