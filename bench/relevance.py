@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from models.embeddings import load_embedder  # noqa: E402
 from models.loading import ModelUnavailable  # noqa: E402
 from stancewire.config import ModelSpec  # noqa: E402
+from stancewire.vectors import from_int8  # noqa: E402
 from tasks.embed import embed_sentences  # noqa: E402
 from tasks.stance.relevance import (  # noqa: E402
     CALIBRATED,
@@ -196,7 +197,7 @@ def main() -> None:
         started = time.perf_counter()
         embedded = embed_sentences(sentences.select("sentence_id", "article_id", "text"), embedder)
         seconds = 1000 * (time.perf_counter() - started) / len(texts)
-        vectors = embedded.sentences["vector"].list.to_array(embedder.dim).to_numpy()
+        vectors = from_int8(embedded.sentences["vector"].list.to_array(embedder.dim).to_numpy())  # as stored
         claim_vectors = embedder.queries(claims["text"].to_list())
         similarity = vectors @ claim_vectors.T
         calibrated = CALIBRATED.get(model_id)

@@ -42,6 +42,11 @@ COPIED = {
         "sentence_id": f"{_ARTICLE} || ':' || split_part(sentence_id, ':', 2)",
     },
     "quantities_done": {"article_id": _ARTICLE},
+    "sentence_embeddings": {
+        "sentence_id": f"{_ARTICLE} || ':' || split_part(sentence_id, ':', 2)",
+        "article_id": _ARTICLE,
+    },
+    "article_embeddings": {"article_id": _ARTICLE},
     "boilerplate_lines": {"article_id": _ARTICLE},
     "article_bands": {"article_id": _ARTICLE, "band_key": f"(hash({_ARTICLE} || band_key) >> 1)::BIGINT"},
 }

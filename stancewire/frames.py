@@ -166,7 +166,7 @@ SENTENCE_EMBEDDINGS = {
     "article_id": pl.String,
     "model_id": pl.String,
     "model_revision": pl.String,
-    "vector": pl.List(pl.Float32),  # L2-normalised; None when the model cannot read the sentence
+    "vector": pl.List(pl.Int8),  # round(127 x the L2-normalised vector); None when the model cannot read the sentence
     "unreadable": pl.String,  # why not, else None
 }
 

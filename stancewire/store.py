@@ -36,6 +36,7 @@ from stancewire.results import (
 )
 from stancewire.schema import StoreError, migrate, scalar
 from stancewire.snapshot import WorkingCopy, open_working_copy
+from stancewire.vectors import from_int8
 
 _STAGE_STATUSES = ("ok", "skipped", "failed")
 _RUN_STATUSES = ("running", "succeeded", "failed", "validation_failed")
@@ -635,8 +636,8 @@ class Store:
         )
         if frame.is_empty():
             return {}
-        matrix = frame["vector"].list.to_array(len(frame["vector"][0])).to_numpy()
-        return dict(zip(frame["sentence_id"].to_list(), matrix.astype(np.float32), strict=True))
+        matrix = from_int8(frame["vector"].list.to_array(len(frame["vector"][0])).to_numpy())
+        return dict(zip(frame["sentence_id"].to_list(), matrix, strict=True))
 
     def claim_embeddings(self, model_id: str, revision: str) -> pl.DataFrame:
         frame = self._frame(

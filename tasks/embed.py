@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import ARTICLE_EMBEDDINGS, CLAIM_EMBEDDINGS, SENTENCE_EMBEDDINGS, empty
 from stancewire.results import EmbedResult
+from stancewire.vectors import to_int8
 
 
 class Embedder(Protocol):
@@ -35,19 +36,24 @@ def _vectors(texts: list[str], embedder: Embedder, query: bool) -> tuple[list[li
 
 
 def embed_sentences(sentences: pl.DataFrame, embedder: Embedder) -> EmbedResult:
-    """Vectors of `sentences` (sentence_id, article_id, text), and of their articles."""
+    """Vectors of `sentences` (sentence_id, article_id, text), stored as int8, and of their articles (the mean of the
+    float vectors)."""
     if sentences.is_empty():
         return EmbedResult(empty(SENTENCE_EMBEDDINGS), empty(ARTICLE_EMBEDDINGS))
     vectors, reasons = _vectors(sentences["text"].to_list(), embedder, query=False)
     identity = {"model_id": pl.lit(embedder.model_id), "model_revision": pl.lit(embedder.revision)}
     rows = sentences.select("sentence_id", "article_id").with_columns(
-        vector=pl.Series(vectors, dtype=pl.List(pl.Float32)), unreadable=pl.Series(reasons, dtype=pl.String), **identity
+        vector=pl.Series([to_int8(v) for v in vectors], dtype=pl.List(pl.Int8)),
+        unreadable=pl.Series(reasons, dtype=pl.String),
+        **identity,
     )
+    by_article: dict[str, list[list[float]]] = {}
+    for article_id, vector in zip(sentences["article_id"].to_list(), vectors, strict=True):
+        if vector is not None:
+            by_article.setdefault(article_id, []).append(vector)
     articles = []
-    for (article_id,), group in (
-        rows.filter(pl.col("vector").is_not_null()).partition_by("article_id", as_dict=True).items()
-    ):
-        mean = group["vector"].list.to_array(embedder.dim).to_numpy().mean(axis=0)
+    for article_id, group in by_article.items():
+        mean = np.mean(group, axis=0)
         articles.append({"article_id": article_id, "vector": (mean / (np.linalg.norm(mean) or 1.0)).tolist()})
     article_rows = pl.DataFrame(articles, schema={"article_id": pl.String, "vector": pl.List(pl.Float32)})
     return EmbedResult(

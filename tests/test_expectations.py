@@ -120,8 +120,8 @@ def test_sentence_vectors_are_checked_where_they_are(store):
     readable = result.sentences.filter(pl.col("vector").is_not_null())["sentence_id"].to_list()
     unreadable = result.sentences.filter(pl.col("vector").is_null())["sentence_id"].to_list()
     assert readable and unreadable
-    store.con.execute("UPDATE sentence_embeddings SET vector = [3.0, 0.0, 0.0] WHERE sentence_id = ?", [readable[0]])
-    store.con.execute("UPDATE sentence_embeddings SET vector = [1.0, 0.0] WHERE sentence_id = ?", [unreadable[0]])
+    store.con.execute("UPDATE sentence_embeddings SET vector = [50, 0, 0] WHERE sentence_id = ?", [readable[0]])
+    store.con.execute("UPDATE sentence_embeddings SET vector = [127, 0] WHERE sentence_id = ?", [unreadable[0]])
     report = validate_all(store, "run-1")
     failed = {f["column"] for t in report.tables if t.table == "sentence_embeddings" for f in t.failures}
     assert failed == {"chk_unit_length", "chk_vector_or_reason", "chk_one_dimension_per_model"}
