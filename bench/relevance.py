@@ -110,20 +110,31 @@ def scores(kept: np.ndarray, relevant: np.ndarray, mask: np.ndarray) -> str:
     return f"P {precision:.3f} R {recall:.3f}"
 
 
+def article_groups(articles: np.ndarray) -> list[np.ndarray]:
+    """Row indices of each article's sentences."""
+    return [np.flatnonzero(articles == a) for a in np.unique(articles)]
+
+
+def kept_by_meaning(similarity: np.ndarray, groups: list[np.ndarray], rule: Thresholds) -> np.ndarray:
+    """Sentences x claims the product's semantic rule and neighbour window keep, article by article."""
+    kept = np.zeros(similarity.shape, bool)
+    for rows in groups:
+        for j in range(similarity.shape[1]):
+            kept[rows, j] = with_neighbours(semantic_keep(similarity[rows, j], rule), WINDOW)
+    return kept
+
+
 def fit(similarity: np.ndarray, articles: np.ndarray, relevant: np.ndarray, mask: np.ndarray) -> tuple | None:
     """(precision, recall, Thresholds) with the highest precision at recall >= 0.95 over `mask`, by the product's
     semantic rule and neighbour window."""
-    groups = [np.flatnonzero(articles == a) for a in np.unique(articles)]
+    groups = article_groups(articles)
     low, high = np.quantile(similarity, [0.01, 0.999])
     grid = np.linspace(low, high, 41)
     best = None
     for article in grid:
         for sentence in (-1.0, *grid[grid <= article]):
             rule = Thresholds(article=float(article), sentence=float(sentence))
-            kept = np.zeros_like(relevant)
-            for rows in groups:
-                for j in range(similarity.shape[1]):
-                    kept[rows, j] = with_neighbours(semantic_keep(similarity[rows, j], rule), WINDOW)
+            kept = kept_by_meaning(similarity, groups, rule)
             hits = (kept & relevant & mask).sum()
             precision, recall = hits / max((kept & mask).sum(), 1), hits / max((relevant & mask).sum(), 1)
             if recall >= 0.95 and (best is None or precision > best[0]):
@@ -245,11 +256,7 @@ def main() -> None:
                 print(f"  fit on {fitted_on or 'both'}: no thresholds reach cross-language recall 0.95")
                 continue
             rule = best[2]
-            kept = np.zeros_like(relevant)
-            for a in np.unique(articles):
-                rows = np.flatnonzero(articles == a)
-                for j in range(similarity.shape[1]):
-                    kept[rows, j] = with_neighbours(semantic_keep(similarity[rows, j], rule), WINDOW)
+            kept = kept_by_meaning(similarity, article_groups(articles), rule)
             held = (
                 f"; on {scored_on} (held out): cross {scores(kept, relevant, cross & in_set[scored_on])}"
                 if scored_on

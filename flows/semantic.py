@@ -85,8 +85,9 @@ class SemanticRule:
             stored.select("claim_id", "text"), on=["claim_id", "text"], how="anti"
         )
         if current.height:
-            self._store.write_claim_embeddings(embed_claims(current, model))
-            stored = self._store.claim_embeddings(model.model_id, model.revision)
+            fresh = embed_claims(current, model)
+            self._store.write_claim_embeddings(fresh)
+            stored = pl.concat([stored, fresh])
         stored = stored.join(claims.select("claim_id", "text"), on=["claim_id", "text"])
         self._claim_vectors = {
             cid: np.asarray(vector, np.float32)

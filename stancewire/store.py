@@ -39,6 +39,16 @@ from stancewire.snapshot import WorkingCopy, open_working_copy
 from stancewire.vectors import from_int8
 
 _STAGE_STATUSES = ("ok", "skipped", "failed")
+# Rows whose offsets or content come from an article's text: an article whose text changed loses them.
+_DERIVED_FROM_TEXT = (
+    "mentions",
+    "mentions_done",
+    "stance",
+    "quantities",
+    "quantities_done",
+    "sentence_embeddings",
+    "article_embeddings",
+)
 _RUN_STATUSES = ("running", "succeeded", "failed", "validation_failed")
 
 
@@ -348,8 +358,7 @@ class Store:
             "WHERE a.text_hash IS DISTINCT FROM n.text_hash"
         )
         with self._transaction("articles", _articles=arts, _sentences=sents, _bands=_band_rows(arts)):
-            stale = ("mentions", "mentions_done", "stance", "quantities", "quantities_done", "sentence_embeddings")
-            for table in (*stale, "article_embeddings"):
+            for table in _DERIVED_FROM_TEXT:
                 self.con.execute(f"DELETE FROM {table} WHERE article_id IN ({changed})")
             self.con.execute("DELETE FROM sentences WHERE article_id IN (SELECT article_id FROM _articles)")
             self._upsert("sentences", "_sentences", sents.columns, ["sentence_id"])

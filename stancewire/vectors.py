@@ -11,7 +11,13 @@ def to_int8(vector: list[float] | None) -> list[int] | None:
     return None if vector is None else np.round(np.asarray(vector) * INT8_SCALE).astype(np.int8).tolist()
 
 
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """float32 rows scaled to length 1 (all-zero rows stay zero)."""
+    vectors = np.asarray(vectors, np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
 def from_int8(matrix: np.ndarray) -> np.ndarray:
     """Stored int8 rows back to unit float32 vectors."""
-    vectors = matrix.astype(np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return unit_rows(matrix)

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from stancewire.frames import ARTICLE_EMBEDDINGS, CLAIM_EMBEDDINGS, SENTENCE_EMBEDDINGS, empty
 from stancewire.results import EmbedResult
-from stancewire.vectors import to_int8
+from stancewire.vectors import to_int8, unit_rows
 
 
 class Embedder(Protocol):
@@ -51,11 +51,13 @@ def embed_sentences(sentences: pl.DataFrame, embedder: Embedder) -> EmbedResult:
     for article_id, vector in zip(sentences["article_id"].to_list(), vectors, strict=True):
         if vector is not None:
             by_article.setdefault(article_id, []).append(vector)
-    articles = []
-    for article_id, group in by_article.items():
-        mean = np.mean(group, axis=0)
-        articles.append({"article_id": article_id, "vector": (mean / (np.linalg.norm(mean) or 1.0)).tolist()})
-    article_rows = pl.DataFrame(articles, schema={"article_id": pl.String, "vector": pl.List(pl.Float32)})
+    article_rows = pl.DataFrame(
+        {
+            "article_id": list(by_article),
+            "vector": [unit_rows(np.mean(group, axis=0)).tolist() for group in by_article.values()],
+        },
+        schema={"article_id": pl.String, "vector": pl.List(pl.Float32)},
+    )
     return EmbedResult(
         rows.select(list(SENTENCE_EMBEDDINGS)), article_rows.with_columns(**identity).select(list(ARTICLE_EMBEDDINGS))
     )

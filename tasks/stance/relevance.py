@@ -153,6 +153,7 @@ def select_candidates(
     sentence_terms = {
         aid: [terms(text, lang_of.get(aid)) for text in frame["text"]] for aid, frame in by_article.items()
     }
+    matrices: dict[str, np.ndarray | None] = {}  # per article, its sentence vectors: built once for all claims
     kept_rows, decisions = [], []
     for aid, cid in pairs.select("article_id", "claim_id").iter_rows():
         frame = by_article.get(aid)
@@ -166,7 +167,7 @@ def select_candidates(
             if min_score <= 0 or (shared and len(shared) + entity_hits >= min_score):
                 lexical[i] = True
                 matched |= shared
-        similarity, note = _similarities(semantic, cid, frame["sentence_id"].to_list())
+        similarity, note = _similarities(semantic, cid, aid, frame["sentence_id"], matrices)
         by_meaning = np.zeros(frame.height, bool)
         if semantic is not None and semantic.thresholds is not None and note is None:
             by_meaning = semantic_keep(similarity, semantic.thresholds)
@@ -192,7 +193,11 @@ def select_candidates(
 
 
 def _similarities(
-    semantic: SemanticEvidence | None, claim_id: str, sentence_ids: list[str]
+    semantic: SemanticEvidence | None,
+    claim_id: str,
+    article_id: str,
+    sentence_ids: pl.Series,
+    matrices: dict[str, np.ndarray | None],
 ) -> tuple[np.ndarray, str | None]:
     """Cosine of the claim with each sentence (NaN where a sentence has no vector), and why the rule cannot run."""
     nothing = np.full(len(sentence_ids), np.nan)
@@ -201,9 +206,21 @@ def _similarities(
     if claim_id in semantic.claim_notes:
         return nothing, semantic.claim_notes[claim_id]
     claim = semantic.claim_vectors.get(claim_id)
-    vectors = [semantic.sentence_vectors.get(sid) for sid in sentence_ids]
     if claim is None:
         return nothing, "the claim has no embedding"
-    if all(v is None for v in vectors):
+    if article_id not in matrices:
+        matrices[article_id] = _sentence_matrix(semantic.sentence_vectors, sentence_ids.to_list())
+    matrix = matrices[article_id]
+    if matrix is None:
         return nothing, "no sentence of the article has an embedding (see sentence_embeddings.unreadable)"
-    return np.array([np.nan if v is None else float(v @ claim) for v in vectors]), None
+    return (matrix @ claim).astype(np.float64), None
+
+
+def _sentence_matrix(vectors: dict[str, np.ndarray], sentence_ids: list[str]) -> np.ndarray | None:
+    """The sentences' vectors as rows, NaN rows for sentences without one; None when no sentence has one."""
+    rows = [vectors.get(sid) for sid in sentence_ids]
+    known = next((row for row in rows if row is not None), None)
+    if known is None:
+        return None
+    blank = np.full(known.shape, np.nan, np.float32)
+    return np.stack([blank if row is None else row for row in rows])
