@@ -133,14 +133,23 @@ def _is_name(surface: str) -> bool:
 
 def complete_names(text: str, spans: list[Span], names: set[str]) -> list[Span]:
     """A span the model cut short where the text goes on to spell a longer name found elsewhere in the article
-    ("Centro ucraino" + " per le comunicazioni strategiche") takes the whole name."""
-    completed = []
+    ("Centro ucraino" + " per le comunicazioni strategiche", "Marseille" + "-Fos") takes the whole name, and a span
+    of the rest of that name ("Fos") goes with it."""
+    completed: list[Span] = []
     for span in spans:
+        if completed and span.start < completed[-1].end:
+            continue
         surface = text[span.start : span.end]
-        longer = [n for n in names if len(n) > len(surface) and n.startswith(surface + " ")]
+        longer = [n for n in names if len(n) > len(surface) and n.startswith((surface + " ", surface + "-"))]
         whole = max((n for n in longer if text.startswith(n, span.start)), key=len, default=None)
-        completed.append(Span(span.start, span.start + len(whole), span.label, span.score) if whole else span)
+        if whole and not _ends_inside_word(text, span.start + len(whole)):
+            span = Span(span.start, span.start + len(whole), span.label, span.score)
+        completed.append(span)
     return completed
+
+
+def _ends_inside_word(text: str, end: int) -> bool:
+    return end < len(text) and text[end].isalnum()
 
 
 def _not_common_words(text: str, spans: list[Span], lower: set[str]) -> list[Span]:

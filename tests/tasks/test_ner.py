@@ -205,6 +205,34 @@ def test_a_name_cut_short_takes_the_longer_name_the_article_spells_elsewhere():
     assert found == ["Centro ucraino per le comunicazioni strategiche"] * 2
 
 
+def test_a_hyphenated_name_cut_at_its_hyphen_is_one_mention_only_where_the_article_spells_it_whole():
+    class Hyphen:
+        model_id, revision = "hyphen", "v1"
+
+        def __call__(self, texts):
+            whole, cut = (("Marseille-Fos", "LOC"),), (("Russia", "LOC"), ("Marseille", "ORG"), ("Fos", "ORG"))
+            return [spans_of(t, *(whole if "port of" in t else [(n, x) for n, x in cut if n in t])) for t in texts]
+
+    texts = [
+        "Marseille-Fos strike enters second week.",
+        "The strike at the port of Marseille-Fos goes on.",
+        "Russia-Fos talks begin.",
+    ]
+    sentences = pl.DataFrame(
+        {
+            "sentence_id": ["a:0", "a:1", "b:0"],
+            "article_id": ["a", "a", "b"],
+            "start": [0, 50, 0],
+            "end": [len(t) for t in texts],
+            "text": texts,
+        }
+    )
+    found = extract_entities(sentences, Hyphen())
+    assert found.filter(pl.col("article_id") == "a")["text"].to_list() == ["Marseille-Fos"] * 2
+    # article b never spells the joined name as one span: its pieces stay apart
+    assert found.filter(pl.col("article_id") == "b")["text"].to_list() == ["Russia", "Fos"]
+
+
 def test_a_sentence_opening_word_the_article_also_writes_in_lower_case_is_no_name():
     class Opening:
         model_id, revision = "opening", "v1"
