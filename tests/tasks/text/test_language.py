@@ -1,6 +1,12 @@
 import pytest
 
-from tasks.text.language import UNDETERMINED, build_language_detector, detect_language, line_languages
+from tasks.text.language import (
+    UNDETERMINED,
+    build_language_detector,
+    detect_language,
+    line_languages,
+    plainly_in,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +62,33 @@ def test_lines_in_another_language_are_flagged(detector):
     )
     assert line_languages(detector, text, "it") == {1: "en"}
     assert line_languages(detector, text, "en") == {0: "it", 3: "it"}
+
+
+ITALIAN = "Il presidente ha detto che la guerra finirà presto, secondo fonti ufficiali del governo."
+SPANISH = "El presidente dijo que la guerra terminará pronto, según fuentes oficiales del gobierno."
+PORTUGUESE = "O presidente disse que a guerra vai acabar em breve, segundo fontes oficiais do governo."
+
+
+def test_function_words_settle_only_a_line_plainly_in_the_language():
+    assert plainly_in(ITALIAN, "it")
+    assert plainly_in(SPANISH, "es")
+    assert not plainly_in(SPANISH, "it")  # close languages share function words: the model decides
+    assert not plainly_in(PORTUGUESE, "es")
+    assert not plainly_in("Valmora, Cuneo, Torino, Milano e Genova", "it")  # names: too few function words
+    assert not plainly_in(ITALIAN, "xx")  # a language without a stop list
+
+
+def test_only_lines_not_plainly_in_the_article_language_go_to_the_model(detector):
+    asked = []
+
+    class Counting:
+        def compute_language_confidence_values(self, text):
+            asked.append(text)
+            return detector.compute_language_confidence_values(text)
+
+    text = "\n".join([ITALIAN, SPANISH, ITALIAN])
+    assert line_languages(Counting(), text, "it") == {1: "es"}
+    assert asked == [SPANISH]
 
 
 def test_unsupported_language_is_undetermined_not_its_neighbour():
