@@ -9,9 +9,9 @@ segments are compared after whitespace normalisation and the product's character
 and dashes as plain ones, `tasks.text.decode.plain_characters`), applied to both sides and both extractors alike.
 
 - baseline: `trafilatura.extract(html)` with its defaults, one page at a time.
-- product: the clean stage as the pipeline runs it (`tasks.clean.clean_documents`, one batch per site so that
-  repetition across a site's pages plays its part); its output is the stored article text, whose first line is the
-  title.
+- product: the clean stage as the pipeline runs it (`tasks.clean.clean_documents` on batches of the pipeline's
+  batch size, each site's pages in one batch so that repetition across a site's pages plays its part); its output
+  is the stored article text, whose first line is the title.
 Both run in this one process on one core; pages/s counts extraction and cleaning only.
 """
 
@@ -33,10 +33,12 @@ import trafilatura
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cleaning_quality import documents  # noqa: E402
+from stancewire.config import ModelOptions  # noqa: E402
 from tasks.clean import build_language_detector, clean_documents  # noqa: E402
 from tasks.text.decode import plain_characters  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+BATCH_SIZE = ModelOptions.model_fields["batch_size"].default
 _SPACE = re.compile(r"\s+")
 
 
@@ -105,16 +107,16 @@ def product(pages: list[tuple[str, str, dict]]) -> tuple[Score, dict[str, str]]:
     for page in pages:
         by_site[urlsplit(page[0]).hostname or ""].append(page)
     score, reasons = Score(), {}
-    for site_pages in by_site.values():
-        docs = documents([(url, url, "text/html", entry["html"]) for url, _, entry in site_pages])
+    for batch_pages in _batches(list(by_site.values())):
+        docs = documents([(url, url, "text/html", entry["html"]) for url, _, entry in batch_pages])
         start = time.perf_counter()
         result = clean_documents(docs, detector=detector)
         score.seconds += time.perf_counter() - start
-        score.pages += len(site_pages)
+        score.pages += len(batch_pages)
         texts = dict(zip(result.articles["article_id"], result.articles["text"], strict=True))
         quarantined = dict(zip(result.quarantine["item_id"], result.quarantine["reason"], strict=True))
         removed = result.boilerplate_lines
-        for doc_id, (_, name, entry) in zip(docs["doc_id"], site_pages, strict=True):
+        for doc_id, (_, name, entry) in zip(docs["doc_id"], batch_pages, strict=True):
             score.add(name, texts.get(doc_id, ""), entry["with"], entry["without"])
             if doc_id in quarantined:
                 reasons[name] = f"quarantined: {quarantined[doc_id]}"
@@ -125,6 +127,19 @@ def product(pages: list[tuple[str, str, dict]]) -> tuple[Score, dict[str, str]]:
                 why[segment[:40]] = _loss_reason(squash(segment), lines.iter_rows(named=True))
             reasons[name] = "; ".join(f"{s!r}: {r}" for s, r in why.items())
     return score, reasons
+
+
+def _batches(sites: list[list[tuple[str, str, dict]]]) -> Iterable[list[tuple[str, str, dict]]]:
+    """Whole sites packed into batches of at most BATCH_SIZE pages, as the pipeline cleans documents in batches of its
+    batch size (a site larger than that is a batch of its own)."""
+    batch: list[tuple[str, str, dict]] = []
+    for pages in sites:
+        if batch and len(batch) + len(pages) > BATCH_SIZE:
+            yield batch
+            batch = []
+        batch += pages
+    if batch:
+        yield batch
 
 
 def _loss_reason(segment: str, removed: Iterable[dict]) -> str:

@@ -51,7 +51,7 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {"include_comments": False, "include_table
 
 def extract_html(html: str, url: str | None = None, options: Mapping[str, Any] | None = None) -> Extracted:
     """Main text and metadata with trafilatura; `options` (bare_extraction arguments) replace TRAFILATURA_OPTIONS."""
-    elements = sum(1 for _ in _START_TAG.finditer(html))
+    elements = len(_START_TAG.findall(html))
     if elements > MAX_HTML_ELEMENTS:
         raise ExtractionError("too_complex", f"{elements} HTML elements exceed the limit of {MAX_HTML_ELEMENTS}")
     date_params = {**set_date_params(extensive=True), "outputformat": "%Y-%m-%dT%H:%M:%S%z"}

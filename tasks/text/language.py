@@ -2,6 +2,7 @@
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Sequence
 from itertools import islice
 
@@ -85,14 +86,21 @@ def line_languages(detector: LanguageDetector, text: str, article_language: str)
 
 def plainly_in(text: str, language: str) -> bool:
     """Whether `text` is written in `language` by the evidence of function words alone (see PLAIN_SHARE)."""
-    own = stoplists().get(language)
-    words = [w.lower() for w in _LETTERS.findall(text)]
-    if own is None or not words:
+    words = _LETTERS.findall(text.lower())
+    if language not in stoplists() or not words:
         return False
-    share = sum(w in own for w in words) / len(words)
-    if share < PLAIN_SHARE:
-        return False
-    others = (
-        sum(w in words_of for w in words) / len(words) for code, words_of in stoplists().items() if code != language
-    )
-    return share >= max(others) + PLAIN_MARGIN
+    listed: Counter[str] = Counter()
+    for word in words:
+        listed.update(_languages_listing().get(word, ()))
+    share = listed.pop(language, 0) / len(words)
+    return share >= PLAIN_SHARE and share >= max(listed.values(), default=0) / len(words) + PLAIN_MARGIN
+
+
+@functools.cache
+def _languages_listing() -> dict[str, tuple[str, ...]]:
+    """function word → the languages whose stop list has it."""
+    listing: dict[str, list[str]] = {}
+    for code, words in stoplists().items():
+        for word in words:
+            listing.setdefault(word, []).append(code)
+    return {word: tuple(codes) for word, codes in listing.items()}
