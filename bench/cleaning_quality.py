@@ -222,7 +222,9 @@ def rewrite_similarity(text: str) -> float:
 
 
 def clean_articles(seeds: Path | None) -> list[list[str]]:
-    """The labelled texts without their furniture: title and body lines, as clean articles (no furniture at all)."""
+    """Clean articles (no furniture at all), as title and body lines: the labelled texts without their furniture, and
+    the short news articles of bench/data/prose (one file per language, each article a "# title" line and one
+    paragraph per line; written for this bench)."""
     sets = [(BENCH / "data" / f, json.loads((BENCH / "gold" / g).read_text())) for f, g in TEXT_SETS]
     if seeds is not None:
         sets.append((seeds, json.loads((BENCH / "gold" / "seeds_body_lines.json").read_text())))
@@ -237,6 +239,10 @@ def clean_articles(seeds: Path | None) -> list[list[str]]:
         for page in sorted((BENCH / "data" / folder).glob("*.gold.txt")):
             lines = page.read_text().splitlines()
             articles.append([lines[0].removeprefix("# "), *(x for x in lines[1:] if x.strip())])
+    for path in sorted((BENCH / "data" / "prose").glob("*.txt")):
+        for block in path.read_text().split("\n# "):
+            title, *paragraphs = block.removeprefix("# ").strip().split("\n")
+            articles.append([title, *(x for x in paragraphs if x.strip())])
     return articles
 
 
