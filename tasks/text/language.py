@@ -74,9 +74,10 @@ def line_languages(detector: LanguageDetector, text: str, article_language: str)
     for no, line in enumerate(text.split("\n")):
         if next(islice(filter(str.isalpha, line), LINE_MIN_LETTERS - 1, None), None) is None:
             continue
-        if plainly_in(line[:LINE_SAMPLE_CHARS], article_language):
+        sample = line[:LINE_SAMPLE_CHARS]
+        if plainly_in(sample, article_language):
             continue
-        values = detector.compute_language_confidence_values(line[:LINE_SAMPLE_CHARS])
+        values = detector.compute_language_confidence_values(sample)
         if values and values[0].value >= LINE_MIN_CONFIDENCE:
             code = values[0].language.iso_code_639_1.name.lower()
             if code != article_language:

@@ -5,7 +5,7 @@ from functools import cache
 
 import justext
 
-_LANGUAGES = ("English", "Italian", "French", "German", "Spanish", "Portuguese", "Dutch")
+_PROSE_LANGUAGES = ("en", "it", "fr", "de", "es", "pt", "nl")
 # ISO 639-1 code → jusText's name of the language, for the languages language detection expects.
 _STOPLISTS = {
     "en": "English", "it": "Italian", "fr": "French", "de": "German", "es": "Spanish", "pt": "Portuguese",
@@ -17,10 +17,7 @@ _STOPLISTS = {
 
 @cache
 def stopwords() -> frozenset[str]:
-    words: set[str] = set()
-    for language in _LANGUAGES:
-        words |= {w.lower() for w in justext.get_stoplist(language) if w.isalpha()}
-    return frozenset(words)
+    return frozenset(w for code in _PROSE_LANGUAGES for w in stoplists()[code] if w.isalpha())
 
 
 @cache
