@@ -85,4 +85,4 @@ def load_nli(
 ) -> NliRunner:
     """Load a sequence-pair classification (NLI) model (Hub id or local directory); raises ModelUnavailable."""
     loaded = load(spec, AutoModelForSequenceClassification, SETTING, device, precision, backend)
-    return NliRunner(loaded, token_budget or default_token_budget(loaded.device))
+    return NliRunner(loaded, token_budget or default_token_budget(loaded.device, loaded.model.config))

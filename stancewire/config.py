@@ -120,7 +120,8 @@ class ModelOptions(BaseModel):
     token_budget: int | None = Field(
         default=None,
         ge=1,
-        description="Padded tokens per model forward pass; empty: 1024 on CPU, 8192 on GPU (docs/models.md)",
+        description="Padded tokens per model forward pass; empty: by model size on CPU (512 at base size), 8192 on GPU "
+        "(docs/models.md)",
     )
     precision: Precision | None = Field(
         default=None,

@@ -52,7 +52,10 @@ def run(
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | mps")] = None,
     token_budget: Annotated[
-        int | None, typer.Option(help="Padded tokens per model forward pass (default 1024 CPU, 8192 GPU)")
+        int | None,
+        typer.Option(
+            help="Padded tokens per model forward pass (default: by model size on CPU, 512 at base size; 8192 on GPU)"
+        ),
     ] = None,
     precision: Annotated[
         str | None,

@@ -217,3 +217,27 @@ def test_a_local_model_is_one_model_however_its_path_is_spelled(tmp_path, monkey
     spellings = [str(directory), "models/ner", "./models/ner", "models/../models/ner/"]
     identities = {(resolve(ModelSpec(id=s)).model_id, resolve(ModelSpec(id=s)).revision) for s in spellings}
     assert identities == {(str(directory.resolve()), resolve(ModelSpec(id=str(directory))).revision)}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (BertConfig(hidden_size=768, intermediate_size=3072), 512),  # base size
+        (BertConfig(hidden_size=384, intermediate_size=1536), 1024),  # small
+        (BertConfig(hidden_size=1024, intermediate_size=4096), 512),  # large
+        (BertConfig(hidden_size=32, intermediate_size=64), 2048),  # tiny: capped
+        (BertConfig(hidden_size=8192, intermediate_size=32768), 256),  # huge: floored
+    ],
+)
+def test_cpu_token_budget_follows_the_feed_forward_width(config, expected):
+    assert models.loading.default_token_budget(torch.device("cpu"), config) == expected
+
+
+def test_gpu_token_budget_is_large_whatever_the_model():
+    assert models.loading.default_token_budget(torch.device("cuda"), BertConfig()) == 8192
+
+
+def test_runner_token_budget_defaults_from_the_loaded_model(tmp_path):
+    runner = load_ner(ModelSpec(id=str(make_tiny_ner(tmp_path / "ner"))), device="cpu")
+    config = runner._loaded.model.config
+    assert runner._token_budget == models.loading.default_token_budget(torch.device("cpu"), config)
