@@ -22,6 +22,7 @@ from models.ner import SETTING as NER_SETTING
 from models.nli import SETTING as NLI_SETTING
 from stancewire.config import RunParams
 from stancewire.lake import export as export_lake
+from stancewire.lake import exported as lake_exported
 from stancewire.store import Store
 from tasks.inputs.aliases import load_aliases
 from tasks.inputs.claims import load_claims
@@ -136,11 +137,16 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
             raise
         report = run.report
         status = "succeeded" if report.success else "validation_failed"
-        summary = build_summary(store, run_id, list(run.records.values()), report, db_path)
+        new_data = store.unpublished_changes()
+        summary = build_summary(store, run_id, list(run.records.values()), report, db_path, new_data)
         per_claim = stance_per_claim(store)
         chart = stance_chart_svg(stance_by_day(store))
         store.finish_run(run_id, status, run.counts(), summary)
-        if report.success:
+        if not report.success:
+            rejected = store.reject(run_id)
+        elif not new_data:
+            get_run_logger().info("no data changed since the last publish: %s left as it is", db_path)
+        else:
             try:
                 store.publish()
             except OSError as exc:  # a full disk, a read-only directory: the run is not published, so not succeeded
@@ -148,10 +154,9 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
                 store.finish_run(run_id, status, run.counts(), f"{summary}\n\n**{why}**")
                 raise PublishFailed(f"{why}; the run's data stays in {store.work_path} for the next run") from None
             get_run_logger().info("published %s", db_path)
-            if params.store.export_dir:  # recorded in the working database: published by the next run
-                run.stage("export", _export, db_path, params.store.export_dir)
-        else:
-            rejected = store.reject(run_id)
+        export_dir = params.store.export_dir
+        if report.success and export_dir and (new_data or not lake_exported(export_dir, db_path)):
+            run.stage("export", _export, db_path, export_dir)  # recorded in the working database: published later
     run.result = RunResult(run_id=run_id, db_path=str(db_path), status=status, summary_md=summary)
     create_markdown_artifact(markdown=summary, key="stancewire-run-summary", description=f"stancewire run {run_id}")
     create_table_artifact(

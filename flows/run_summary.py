@@ -54,8 +54,19 @@ def _not_yet(what: str, records: Sequence[Any], stage: str) -> str:
     return f"_{what} yet" + (f": the {stage} stage did not run (see Warnings)_" if skipped else "_")
 
 
-def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_path: Path) -> str:
-    """`records`: the run's StageRecords (stage, status, rows_in, rows_out, reason), in stage order."""
+def _publication(valid: bool, new_data: bool) -> str:
+    if not valid:
+        return "NOT published: validation failed"
+    if not new_data:
+        return "unchanged: no data changed since the last published run, so that snapshot stays as it is"
+    return "published"
+
+
+def build_summary(
+    store: Store, run_id: str, records: Sequence[Any], report, db_path: Path, new_data: bool = True
+) -> str:
+    """`records`: the run's StageRecords (stage, status, rows_in, rows_out, reason), in stage order; `new_data`:
+    whether the run leaves data the published database lacks (else a passing run leaves that file as it is)."""
     stages = pl.DataFrame(
         [
             {"stage": r.stage, "status": r.status, "in": r.rows_in, "out": r.rows_out, "note": r.reason or ""}
@@ -92,7 +103,7 @@ def build_summary(store: Store, run_id: str, records: Sequence[Any], report, db_
     ]
     parts = [
         f"# stancewire run `{run_id}`",
-        f"Database: `{db_path}` ({'published' if report.success else 'NOT published: validation failed'})",
+        f"Database: `{db_path}` ({_publication(report.success, new_data)})",
         *(["## Warnings", *warnings] if warnings else []),
         "## Stages",
         md_table(stages),

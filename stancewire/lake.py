@@ -35,7 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from stancewire.schema import schema_version
+from stancewire.schema import StoreError, schema_version
 from stancewire.snapshot import SANDBOX, fsync_dir, open_readonly, work_path
 
 PARTITION_COLUMNS = ("date", "source_key")
@@ -106,11 +106,11 @@ FROM documents d LEFT JOIN (SELECT doc_id, max(published) AS published FROM arti
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, bool]]]:
-    """Base tables of the store (schema_version aside) → [(column, nullable)] in order."""
+    """Base tables of the store (its version records aside) → [(column, nullable)] in order."""
     rows = con.execute(
         "SELECT c.table_name, c.column_name, c.is_nullable FROM duckdb_columns() c JOIN duckdb_tables() t "
         "ON t.table_oid = c.table_oid WHERE c.schema_name = 'main' AND NOT t.temporary "
-        "AND c.table_name <> 'schema_version' ORDER BY c.table_name, c.column_index"
+        "AND c.table_name NOT IN ('schema_version', 'data_version') ORDER BY c.table_name, c.column_index"
     ).fetchall()
     tables: dict[str, list[tuple[str, bool]]] = {}
     for table, column, nullable in rows:
@@ -309,6 +309,26 @@ def _last_run(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
     return {"run_id": row[0][0], "finished_at": row[0][1]} if row else None
 
 
+def _data_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The store's data_version token (None in a store older than it)."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'data_version'").fetchall():
+        return None
+    return con.execute("SELECT CAST(token AS VARCHAR) FROM data_version").fetchall()[0][0]
+
+
+def exported(out_dir: str | Path, db_path: str | Path) -> bool:
+    """Whether `out_dir` holds a whole export of the published database's current data, so exporting again
+    would write the same files."""
+    try:
+        manifest = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("database") != os.path.abspath(db_path) or manifest.get("data_version") is None:
+            return False
+        with open_readonly(db_path) as con:
+            return manifest["data_version"] == _data_version(con)
+    except (OSError, ValueError, StoreError, duckdb.Error):
+        return False
+
+
 def export(
     db_path: str | Path,
     out_dir: str | Path,
@@ -345,6 +365,7 @@ def export(
                     "database": os.path.abspath(db_path),
                     "schema_version": schema_version(con),
                     "last_run": _last_run(con),
+                    "data_version": None if tables else _data_version(con),
                     "partition_columns": list(PARTITION_COLUMNS),
                     "payloads": payloads,
                     "tables": {

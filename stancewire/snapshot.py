@@ -125,6 +125,21 @@ class WorkingCopy:
         self.rejected_to = self.db_path.with_name(f"{self.db_path.name}.rejected-{run_id}")
         return self.rejected_to
 
+    def is_published(self) -> bool:
+        """Whether the published database already holds this working copy's data: its data_version token (which
+        every data change renews) is the same and no other program has written to it since. Anything unreadable
+        counts as not published."""
+        published = Path(self.db_path)
+        if not published.is_file() or Path(f"{published}.wal").exists():
+            return False
+        ours = scalar(self.con, "SELECT token FROM data_version")
+        try:
+            with duckdb.connect(str(published), read_only=True) as con:
+                theirs = scalar(con, "SELECT token FROM data_version")
+        except duckdb.Error:
+            return False
+        return theirs == ours
+
     def publish(self) -> Path:
         """Atomically replace the published database with a snapshot of the working one.
 

@@ -34,7 +34,7 @@ from stancewire.results import (
     StageResult,
     StanceResult,
 )
-from stancewire.schema import StoreError, migrate, scalar
+from stancewire.schema import StoreError, migrate
 from stancewire.snapshot import WorkingCopy, open_working_copy
 from stancewire.vectors import from_int8
 
@@ -50,6 +50,9 @@ _DERIVED_FROM_TEXT = (
     "article_embeddings",
 )
 _RUN_STATUSES = ("running", "succeeded", "failed", "validation_failed")
+# Tables a run writes every time without changing the data analysts read: writing them alone leaves the published
+# snapshot current (see data_version).
+_BOOKKEEPING = frozenset({"runs", "stage_runs", "validation_results", "fetch_state", "source_health"})
 
 
 def _now() -> datetime:
@@ -104,6 +107,7 @@ class Store:
         self.work_path = copy.work_path
         self._lock = threading.RLock()
         self._atomic: list[str] | None = None  # inside atomic(): views to unregister when its transaction ends
+        self._rows_changed = 0  # rows inserted, updated or deleted through _dml
 
     @classmethod
     @contextmanager
@@ -120,10 +124,19 @@ class Store:
         """Set this run's working database aside when the run ends (see WorkingCopy.reject)."""
         return self._copy.reject(run_id)
 
-    def publish(self) -> Path:
-        """Atomically replace the published database with a snapshot of the working one."""
+    def unpublished_changes(self) -> bool:
+        """Whether the working database holds data the published one lacks (see WorkingCopy.is_published)."""
         with self._lock:
-            return self._copy.publish()
+            return not self._copy.is_published()
+
+    def publish(self) -> bool:
+        """Atomically replace the published database with a snapshot of the working one, unless it already holds
+        the same data; returns whether it was replaced."""
+        with self._lock:
+            if self._copy.is_published():
+                return False
+            self._copy.publish()
+            return True
 
     def save(self, result: StageResult, run_id: str) -> None:
         """Write one stage batch's result in one transaction: after an error or a crash all of it is there or none
@@ -198,9 +211,11 @@ class Store:
             self.con.complete()  # an unread execute() result on this connection would make register() fail
             for name, df in batches.items():
                 self.con.register(name, df.to_arrow())
+            changed_before = self._rows_changed
             if self._atomic is not None:
                 try:
                     yield
+                    self._new_data_version(table, changed_before)
                 except BaseException:
                     self._atomic.extend(batches)
                     raise
@@ -212,6 +227,7 @@ class Store:
                 self.con.execute("BEGIN TRANSACTION")
                 try:
                     yield
+                    self._new_data_version(table, changed_before)
                 except BaseException:
                     self.con.execute("ROLLBACK")
                     raise
@@ -221,6 +237,18 @@ class Store:
                 for name in batches:
                     self.con.unregister(name)
 
+    def _dml(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> int:
+        """Run one INSERT, UPDATE or DELETE and return the rows it changed."""
+        changed = self.con.execute(sql, params or ()).fetchall()[0][0]
+        self._rows_changed += changed
+        return changed
+
+    def _new_data_version(self, table: str, changed_before: int) -> None:
+        """Give the data a new version token when this transaction changed rows of a data table, so the next
+        publish knows the published snapshot is behind (migration 015)."""
+        if table not in _BOOKKEEPING and self._rows_changed > changed_before:
+            self.con.execute("UPDATE data_version SET token = uuid(), changed_at = now()")
+
     def _upsert(
         self, table: str, batch: str, columns: Sequence[str], key: Sequence[str], when: str | None = None
     ) -> None:
@@ -229,9 +257,7 @@ class Store:
         cols = _columns(columns)
         updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in columns if c not in key)
         action = f"DO UPDATE SET {updates}" + (f" WHERE {when}" if when else "") if updates else "DO NOTHING"
-        self.con.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {batch} ON CONFLICT ({_columns(key)}) {action}"
-        )
+        self._dml(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {batch} ON CONFLICT ({_columns(key)}) {action}")
 
     def _write(self, table: str, df: pl.DataFrame, key: Sequence[str], when: str | None = None) -> int:
         df = _unique(df, key)
@@ -255,13 +281,13 @@ class Store:
         ner_id, ner_rev = _model(models.get("ner"))
         nli_id, nli_rev = _model(models.get("nli"))
         with self._transaction("runs"):
-            self.con.execute(
+            self._dml(
                 "UPDATE runs SET status = 'failed', summary_md = coalesce(summary_md || '\n\n', '') "
                 "|| 'Interrupted: the process ended before the run finished.' "
                 "WHERE status = 'running' AND run_id <> ?",
                 [run_id],
             )
-            self.con.execute(
+            self._dml(
                 "INSERT INTO runs (run_id, started_at, status, params, ner_model, ner_revision, nli_model, "
                 "nli_revision) VALUES (?, ?, 'running', ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET "
                 "status = 'running', finished_at = NULL, params = excluded.params, ner_model = excluded.ner_model, "
@@ -276,7 +302,7 @@ class Store:
         if kind not in ("ner", "nli", "embedding"):
             raise ValueError(f"model kind must be ner, nli or embedding, not {kind!r}")
         with self._transaction("runs"):
-            self.con.execute(
+            self._dml(
                 f"UPDATE runs SET {kind}_model = ?, {kind}_revision = ?, {kind}_kernel = ? WHERE run_id = ?",
                 [model_id, revision, kernel, run_id],
             )
@@ -285,8 +311,7 @@ class Store:
         if status not in _RUN_STATUSES:
             raise ValueError(f"run status must be one of {_RUN_STATUSES}, not {status!r}")
         with self._transaction("runs"):
-            updated = scalar(
-                self.con,
+            updated = self._dml(
                 "UPDATE runs SET status = ?, finished_at = ?, counts = ?, summary_md = ? WHERE run_id = ?",
                 [status, _now(), json.dumps(dict(counts), default=str), summary_md, run_id],
             )
@@ -359,12 +384,12 @@ class Store:
         )
         with self._transaction("articles", _articles=arts, _sentences=sents, _bands=_band_rows(arts)):
             for table in _DERIVED_FROM_TEXT:
-                self.con.execute(f"DELETE FROM {table} WHERE article_id IN ({changed})")
-            self.con.execute("DELETE FROM sentences WHERE article_id IN (SELECT article_id FROM _articles)")
+                self._dml(f"DELETE FROM {table} WHERE article_id IN ({changed})")
+            self._dml("DELETE FROM sentences WHERE article_id IN (SELECT article_id FROM _articles)")
             self._upsert("sentences", "_sentences", sents.columns, ["sentence_id"])
             self._upsert("articles", "_articles", arts.columns, ["article_id"])
-            self.con.execute("DELETE FROM article_bands WHERE article_id IN (SELECT article_id FROM _articles)")
-            self.con.execute("INSERT INTO article_bands SELECT band_key, article_id FROM _bands")
+            self._dml("DELETE FROM article_bands WHERE article_id IN (SELECT article_id FROM _articles)")
+            self._dml("INSERT INTO article_bands SELECT band_key, article_id FROM _bands")
         return arts.height
 
     def duplicate_candidates(self, fingerprints: Sequence[tuple[str, bytes | None]]) -> pl.DataFrame:
@@ -396,7 +421,7 @@ class Store:
             if rows.is_empty():
                 break
             with self._transaction("article_bands", _bands=_band_rows(rows)):
-                self.con.execute("INSERT INTO article_bands SELECT band_key, article_id FROM _bands")
+                self._dml("INSERT INTO article_bands SELECT band_key, article_id FROM _bands")
             done += rows.height
             if progress:
                 progress(f"near-duplicate index: {done} stored articles indexed")
@@ -416,7 +441,7 @@ class Store:
         rows = _unique(frames.conform(df, frames.BOILERPLATE_LINES), ["article_id", "line_no"])
         rows = rows.with_columns(run_id=pl.lit(run_id))
         with self._transaction("boilerplate_lines", _lines=rows):
-            self.con.execute("DELETE FROM boilerplate_lines WHERE article_id IN (SELECT article_id FROM _lines)")
+            self._dml("DELETE FROM boilerplate_lines WHERE article_id IN (SELECT article_id FROM _lines)")
             self._upsert("boilerplate_lines", "_lines", rows.columns, ["article_id", "line_no"])
         return rows.height
 
@@ -425,7 +450,7 @@ class Store:
         rows = frames.conform(df, frames.SOURCE_LINES).group_by("source_key", "line_hash").agg(pl.col("docs").sum())
         rows = rows.with_columns(run_id=pl.lit(run_id))
         with self._transaction("source_lines", _counts=rows):
-            self.con.execute(
+            self._dml(
                 "INSERT INTO source_lines SELECT source_key, line_hash, docs, run_id FROM _counts "
                 "ON CONFLICT (source_key, line_hash) DO UPDATE SET docs = source_lines.docs + excluded.docs, "
                 "run_id = excluded.run_id"
@@ -465,7 +490,7 @@ class Store:
         )
         mentions = _unique(rows, ["mention_id"]).with_columns(run_id=pl.lit(run_id))
         with self._transaction("mentions", _mentions=mentions, _done=done):
-            self.con.execute(
+            self._dml(
                 "DELETE FROM mentions WHERE model_id = ? AND model_revision = ? "
                 "AND article_id IN (SELECT article_id FROM _done)",
                 [model_id, revision],
@@ -480,14 +505,16 @@ class Store:
         rows = _unique(frames.conform(df, frames.CLAIMS), ["claim_id"])
         rows = rows.with_columns(now=pl.lit(_now(), frames.UTC_DATETIME))
         with self._transaction("claims", _claims=rows):
-            self.con.execute(
+            self._dml(
                 "INSERT INTO claims (claim_id, text, language, enabled, translations, added_at, updated_at) "
                 "SELECT claim_id, text, language, enabled, translations, now, now FROM _claims "
                 "ON CONFLICT (claim_id) DO UPDATE SET enabled = excluded.enabled, text = excluded.text, "
                 "language = excluded.language, translations = excluded.translations, updated_at = CASE WHEN claims.text IS DISTINCT FROM excluded.text "
                 "OR claims.language IS DISTINCT FROM excluded.language "
                 "OR claims.translations IS DISTINCT FROM excluded.translations THEN excluded.updated_at "
-                "ELSE claims.updated_at END"
+                "ELSE claims.updated_at END WHERE claims.enabled IS DISTINCT FROM excluded.enabled "
+                "OR claims.text IS DISTINCT FROM excluded.text OR claims.language IS DISTINCT FROM excluded.language "
+                "OR claims.translations IS DISTINCT FROM excluded.translations"
             )
         return rows.height
 
@@ -495,9 +522,7 @@ class Store:
         """Enable or disable claims (their stance rows stay); returns the ids that do not exist."""
         known = set(self.claims(enabled_only=False)["claim_id"].to_list())
         with self._transaction("claims"):
-            self.con.execute(
-                "UPDATE claims SET enabled = ? WHERE claim_id IN (SELECT unnest(?))", [enabled, list(claim_ids)]
-            )
+            self._dml("UPDATE claims SET enabled = ? WHERE claim_id IN (SELECT unnest(?))", [enabled, list(claim_ids)])
         return [c for c in claim_ids if c not in known]
 
     def write_stance(self, df: pl.DataFrame, run_id: str) -> int:
@@ -535,7 +560,7 @@ class Store:
             done_at=pl.lit(_now(), frames.UTC_DATETIME),
         )
         with self._transaction("quantities", _quantities=rows, _done=done):
-            self.con.execute("DELETE FROM quantities WHERE article_id IN (SELECT article_id FROM _done)")
+            self._dml("DELETE FROM quantities WHERE article_id IN (SELECT article_id FROM _done)")
             self._upsert("quantities", "_quantities", rows.columns, ["quantity_id"])
             self._upsert("quantities_done", "_done", done.columns, ["article_id"])
         return rows.height
@@ -734,7 +759,7 @@ class Store:
         rows = _unique(frames.conform(df, frames.SOURCES), ["source_id"])
         rows = rows.with_columns(now=pl.lit(_now(), frames.UTC_DATETIME))
         with self._transaction("sources", _sources=rows):
-            self.con.execute(
+            self._dml(
                 "INSERT INTO sources (source_id, kind, url, language_hint, options, enabled, added_at) "
                 "SELECT source_id, kind, url, language_hint, options, enabled, now FROM _sources "
                 "ON CONFLICT (source_id) DO UPDATE SET kind = excluded.kind, url = excluded.url, "
@@ -745,7 +770,7 @@ class Store:
     def set_source_enabled(self, source_id: str, enabled: bool) -> bool:
         """False when no such source is registered."""
         with self._transaction("sources"):
-            updated = scalar(self.con, "UPDATE sources SET enabled = ? WHERE source_id = ?", [enabled, source_id])
+            updated = self._dml("UPDATE sources SET enabled = ? WHERE source_id = ?", [enabled, source_id])
         return bool(updated)
 
     def sources(self, enabled_only: bool = False) -> pl.DataFrame:
@@ -773,8 +798,8 @@ class Store:
     def record_source_health(self, df: pl.DataFrame) -> int:
         """One frames.SOURCE_HEALTH row per checked source: failures count up until a success resets them."""
         rows = _unique(frames.conform(df, frames.SOURCE_HEALTH), ["source_id"])
-        with self._transaction("sources", _health=rows):
-            self.con.execute(
+        with self._transaction("source_health", _health=rows):
+            self._dml(
                 "UPDATE sources SET last_checked_at = h.checked_at, "
                 "last_success_at = CASE WHEN h.ok THEN h.checked_at ELSE sources.last_success_at END, "
                 "consecutive_failures = CASE WHEN h.ok THEN 0 ELSE sources.consecutive_failures + 1 END, "
@@ -825,11 +850,21 @@ class Store:
         )
 
     def write_entities(self, df: pl.DataFrame, run_id: str) -> int:
-        """Upsert canonical entities (frames.ENTITIES); merged_into and aliases are the store's to maintain."""
+        """Upsert canonical entities (frames.ENTITIES); merged_into and aliases are the store's to maintain. A stored
+        entity keeps its run_id and updated_at unless one of its columns changes."""
         rows = _unique(frames.conform(df, frames.ENTITIES), ["entity_id"]).with_columns(
             run_id=pl.lit(run_id), updated_at=pl.lit(_now(), frames.UTC_DATETIME)
         )
-        return self._write("entities", rows, ["entity_id"])
+        changed = " OR ".join(f"entities.{_q(c)} IS DISTINCT FROM excluded.{_q(c)}" for c in frames.ENTITIES)
+        with self._transaction("entities", _entities=rows):
+            self._upsert("entities", "_entities", rows.columns, ["entity_id"], when=changed)
+            # A new entity starts with the aliases the link stage's tidying would give it before any mention links to
+            # it, so that tidying changes nothing on a run with nothing new.
+            self._dml(
+                "UPDATE entities SET aliases = list_sort(list_distinct(coalesce(declared_aliases, []))) "
+                "WHERE aliases IS NULL AND entity_id IN (SELECT entity_id FROM _entities)"
+            )
+        return rows.height
 
     def write_mention_links(self, links: pl.DataFrame, article_ids: Iterable[str], run_id: str) -> int:
         """Replace the links of the given articles with `links` (frames.MENTION_LINKS)."""
@@ -838,7 +873,7 @@ class Store:
         )
         articles = pl.DataFrame({"article_id": sorted(set(article_ids))}, schema={"article_id": pl.String})
         with self._transaction("mention_links", _links=rows, _linked=articles):
-            self.con.execute("DELETE FROM mention_links WHERE article_id IN (SELECT article_id FROM _linked)")
+            self._dml("DELETE FROM mention_links WHERE article_id IN (SELECT article_id FROM _linked)")
             self._upsert("mention_links", "_links", rows.columns, ["mention_id"])
         return rows.height
 
@@ -847,7 +882,7 @@ class Store:
 
     def remove_entity_override(self, override_id: str) -> bool:
         with self._transaction("entity_overrides"):
-            return bool(scalar(self.con, "DELETE FROM entity_overrides WHERE override_id = ?", [override_id]))
+            return bool(self._dml("DELETE FROM entity_overrides WHERE override_id = ?", [override_id]))
 
     def apply_entity_overrides(self, changed: pl.DataFrame, merged_into: Mapping[str, str]) -> int:
         """Set entity_id and override_id of the `changed` links (mention_id, entity_id, override_id) and merged_into
@@ -859,33 +894,33 @@ class Store:
             schema={"entity_id": pl.String, "merged_into": pl.String},
         )
         with self._transaction("entities", _changed=changed, _merged=merged):
-            self.con.execute(
+            self._dml(
                 "UPDATE mention_links SET entity_id = c.entity_id, override_id = c.override_id "
                 "FROM _changed c WHERE mention_links.mention_id = c.mention_id"
             )
-            self.con.execute(
+            self._dml(
                 "DELETE FROM mention_links l WHERE NOT EXISTS (SELECT 1 FROM mentions e WHERE e.mention_id = l.mention_id)"
             )
-            self.con.execute(
+            self._dml(
                 "UPDATE entities SET merged_into = m.merged_into FROM (SELECT n.entity_id, g.merged_into FROM entities n "
                 "LEFT JOIN _merged g USING (entity_id)) m "
                 "WHERE entities.entity_id = m.entity_id AND entities.merged_into IS DISTINCT FROM m.merged_into"
             )
-            self.con.execute(
+            self._dml(
                 "DELETE FROM entities n WHERE NOT EXISTS (SELECT 1 FROM mention_links l "
                 "WHERE n.entity_id IN (l.entity_id, l.rule_entity_id)) "
                 "AND NOT EXISTS (SELECT 1 FROM entity_overrides o WHERE n.entity_id IN (o.entity_id, o.target_id)) "
                 "AND NOT EXISTS (SELECT 1 FROM entities s WHERE s.stands_for = n.entity_id) "
                 "AND NOT EXISTS (SELECT 1 FROM quantities q WHERE list_contains(q.subjects, n.entity_id))"
             )
-            self.con.execute(
+            self._dml(
                 "UPDATE entities SET aliases = a.aliases FROM (SELECT n.entity_id, list_sort(list_distinct(list_concat("
                 "coalesce(n.declared_aliases, []), coalesce(list(trim(e.text)) FILTER (WHERE e.text IS NOT NULL), [])"
                 "))) AS aliases FROM entities n LEFT JOIN mention_links l ON l.entity_id = n.entity_id "
                 "LEFT JOIN mentions e ON e.mention_id = l.mention_id GROUP BY n.entity_id, n.declared_aliases) a "
                 "WHERE entities.entity_id = a.entity_id AND entities.aliases IS DISTINCT FROM a.aliases"
             )
-            self.con.execute(  # a name's type: the label most of its mentions carry, in the whole store
+            self._dml(  # a name's type: the label most of its mentions carry, in the whole store
                 "UPDATE entities SET type = t.label FROM (SELECT l.entity_id, e.label FROM mention_links l "
                 "JOIN mentions e USING (mention_id) GROUP BY l.entity_id, e.label "
                 "QUALIFY row_number() OVER (PARTITION BY l.entity_id ORDER BY count(*) DESC, e.label) = 1) t "

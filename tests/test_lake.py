@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -65,7 +66,8 @@ def store_tables(db) -> list[str]:
         return [
             t
             for (t,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE table_name <> 'schema_version' ORDER BY 1"
+                "SELECT table_name FROM duckdb_tables() WHERE table_name NOT IN ('schema_version', 'data_version') "
+                "ORDER BY 1"
             ).fetchall()
         ]
 
@@ -198,6 +200,24 @@ def test_flow_stage_exports_the_published_tables_and_records_itself(published):
     assert stage == [("ok", len(manifest["tables"]), sum(t["rows"] for t in manifest["tables"].values()))]
     views = (lake_dir / "views.sql").read_text()
     assert f"read_parquet('{lake_dir}/articles/**/*.parquet', hive_partitioning = true" in views
+
+
+def test_the_flow_exports_again_only_when_the_data_changed_or_the_export_is_gone(tmp_path, tiny_models):  # noqa: F811
+    db, lake_dir = tmp_path / "store.duckdb", tmp_path / "lake"
+    params = params_for(db, tiny_models, export_dir=str(lake_dir))
+    stancewire_pipeline(params=params)
+    manifest = (lake_dir / "manifest.json").read_text()
+    assert json.loads(manifest)["data_version"]
+    unchanged = stancewire_pipeline(params=params)
+    assert (lake_dir / "manifest.json").read_text() == manifest
+    shutil.rmtree(lake_dir)
+    restored = stancewire_pipeline(params=params)
+    assert json.loads((lake_dir / "manifest.json").read_text())["data_version"] == json.loads(manifest)["data_version"]
+    with duckdb.connect(str(work_path(db)), read_only=True) as con:
+        exports = dict(
+            con.execute("SELECT run_id, count(*) FROM stage_runs WHERE stage = 'export' GROUP BY 1").fetchall()
+        )
+    assert unchanged.run_id not in exports and exports[restored.run_id] == 1
 
 
 def test_cli_exports_selected_tables_and_replaces_the_previous_export(published, tmp_path):

@@ -630,3 +630,39 @@ def test_entities_keyed_by_type_and_name_become_one_entity_per_name_with_overrid
         assert keys == [("name:rossi", "PER"), ("name:valmora", "LOC")]  # the most linked of the two kept its type
         assert set(store.query("SELECT entity_id FROM mention_links")["entity_id"]) == {valmora, rossi}
         assert store.query("SELECT entity_id, target_id FROM entity_overrides").rows() == [(rossi, valmora)]
+
+
+def data_token(store: Store):
+    return store.con.execute("SELECT token FROM data_version").fetchall()[0][0]
+
+
+def test_only_data_changes_make_a_new_snapshot_to_publish(db):
+    with Store.open_run(db) as store:
+        assert store.publish() is True  # no published file yet
+        assert store.publish() is False
+        empty = data_token(store)
+        written = fill(store)
+        assert data_token(store) != empty and store.unpublished_changes()
+        assert store.publish() is True and not store.unpublished_changes()
+        published = data_token(store)
+        # writing the same rows again, or only the run's bookkeeping, changes no data
+        store.write_claims(make_claims())
+        store.write_documents(written["documents"], "run-2")
+        store.begin_run("run-2", {}, {})
+        store.record_stage("run-2", "fetch", "ok", 0, 0)
+        store.finish_run("run-2", "succeeded", {}, "nothing new")
+        assert data_token(store) == published and store.publish() is False
+        assert store.set_claims_enabled(["capital"], False) == []
+        assert data_token(store) != published and store.publish() is True
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT enabled FROM claims WHERE claim_id = 'capital'").fetchall() == [(False,)]
+
+
+def test_a_published_file_another_program_wrote_to_is_replaced_even_without_new_data(db):
+    with Store.open_run(db) as store:
+        fill(store)
+        store.publish()
+    Path(f"{db}.wal").write_bytes(b"left by another program")
+    with Store.open_run(db) as store:
+        assert store.unpublished_changes() and store.publish() is True
+    assert not Path(f"{db}.wal").exists()

@@ -14,6 +14,7 @@ from flows.cli import app
 from flows.pipeline import ModelsMissing, ValidationFailed, stancewire_pipeline
 from models.loading import run_precision
 from stancewire.config import DEMO_DIR, FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
+from stancewire.snapshot import work_path
 from tests.models.tiny import make_tiny_ner, make_tiny_nli
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
@@ -68,8 +69,13 @@ def test_demo_corpus_end_to_end_then_incremental_rerun(tmp_path, tiny_models):
     assert cleaning["chars_removed"].sum() == removed
     assert "## Text removed as page furniture, per source" in first.summary_md
 
+    before = db.stat()
     second = stancewire_pipeline(params=params_for(db, tiny_models))
-    stages = read(db, f"SELECT stage, rows_in FROM stage_runs WHERE run_id = '{second.run_id}'")
+    assert second.status == "succeeded"
+    assert "unchanged: no data changed since the last published run" in second.summary_md
+    after = db.stat()  # nothing new: the published file is not copied again
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    stages = read(work_path(db), f"SELECT stage, rows_in FROM stage_runs WHERE run_id = '{second.run_id}'")
     assert dict(stages.iter_rows())["ner"] == 0
     assert dict(stages.iter_rows())["stance"] == 0
     again = read(db, "SELECT (SELECT count(*) FROM articles) a, (SELECT count(*) FROM stance) st").row(0, named=True)
