@@ -54,6 +54,7 @@ from stancewire.config import (  # noqa: E402
     RunParams,
     StoreOptions,
 )
+from stancewire.snapshot import work_path  # noqa: E402
 from stancewire.store import Store  # noqa: E402
 
 NOT_STAGES = ("summary", "publish", "other")  # timed around their calls; "other" is the rest of the wall time
@@ -106,7 +107,7 @@ def run_once(label: str, params: RunParams) -> Run:
     if result.status != "succeeded":
         raise RuntimeError(f"run ended {result.status}")
     run = Run(label, wall)
-    with duckdb.connect(params.store.db_path, read_only=True) as con:
+    with duckdb.connect(str(work_path(params.store.db_path)), read_only=True) as con:  # holds runs not published
         rows = con.execute(
             "SELECT stage, epoch(finished_at) - epoch(started_at), rows_in, rows_out FROM stage_runs WHERE run_id = ? "
             "ORDER BY started_at",
@@ -209,7 +210,6 @@ def stored_scenario(root: Path, stored: int, new: int, ner: ModelSpec, nli: Mode
     import shutil
 
     from bench.synthetic_store import grow
-    from stancewire.snapshot import work_path
 
     claims = synthetic.write_claims(root / "claims.yaml")
     seed_db = root / "seed" / "store.duckdb"

@@ -23,7 +23,7 @@ SELECT a.* EXCLUDE (text, minhash),
     (a.duplicate_of IS NULL) = (a.duplicate_similarity IS NULL) AS chk_duplicate_similarity_set
 FROM articles a
 LEFT JOIN documents d ON d.doc_id = a.doc_id
-LEFT JOIN articles c ON c.article_id = a.duplicate_of
+LEFT JOIN main.articles c ON c.article_id = a.duplicate_of
 """
 
 

@@ -25,8 +25,8 @@ SELECT n.* EXCLUDE (declared_aliases, aliases),
     (n.merged_into IS NULL OR (m.entity_id IS NOT NULL AND m.merged_into IS NULL AND m.entity_id <> n.entity_id))
         AS chk_merged_into_a_live_entity
 FROM entities n
-LEFT JOIN entities s ON s.entity_id = n.stands_for
-LEFT JOIN entities m ON m.entity_id = n.merged_into
+LEFT JOIN main.entities s ON s.entity_id = n.stands_for
+LEFT JOIN main.entities m ON m.entity_id = n.merged_into
 """
 
 

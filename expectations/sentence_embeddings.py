@@ -17,8 +17,7 @@ SELECT e.sentence_id, e.article_id, e.model_id, e.model_revision, e.unreadable, 
     (e.vector IS NULL) <> (e.unreadable IS NULL) AS chk_vector_or_reason,
     e.vector IS NULL OR abs(sqrt(list_dot_product(CAST(e.vector AS FLOAT[]), CAST(e.vector AS FLOAT[]))) / 127 - 1)
         <= {NORM_TOLERANCE} AS chk_unit_length,
-    e.vector IS NULL OR len(e.vector) = (SELECT max(len(o.vector)) FROM sentence_embeddings o
-        WHERE o.model_id = e.model_id AND o.model_revision = e.model_revision) AS chk_one_dimension_per_model,
+    e.vector IS NULL OR len(e.vector) = len(a.vector) AS chk_dimension_of_article_vector,
     coalesce(s.article_id = e.article_id, false) AS chk_sentence_of_article,
     e.vector IS NULL OR a.article_id IS NOT NULL AS chk_article_vector_exists
 FROM sentence_embeddings e
@@ -34,7 +33,7 @@ def expectations() -> list[gxe.Expectation]:
         *not_null("article_id", "run_id"),
         holds("chk_vector_or_reason", "a sentence has a vector or the reason it has none, never both"),
         holds("chk_unit_length", "vectors are L2-normalised"),
-        holds("chk_one_dimension_per_model", "every vector of a model revision has its dimension"),
+        holds("chk_dimension_of_article_vector", "a sentence vector has the dimension of its article's vector"),
         holds("chk_sentence_of_article", "the sentence exists in that article"),
         holds("chk_article_vector_exists", "an article with a sentence vector has an article vector"),
     ]

@@ -137,10 +137,12 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
             raise
         report = run.report
         status = "succeeded" if report.success else "validation_failed"
+        if report.success and all(r.status == "ok" for r in run.records.values()):
+            store.mark_drained()  # every stage went through all its work: a rerun with nothing new need not look
         new_data = store.unpublished_changes()
-        summary = build_summary(store, run_id, list(run.records.values()), report, db_path, new_data)
-        per_claim = stance_per_claim(store)
-        chart = stance_chart_svg(stance_by_day(store))
+        per_claim = stance_per_claim(store) if new_data else None
+        chart = stance_chart_svg(stance_by_day(store)) if new_data else None
+        summary = build_summary(store, run_id, list(run.records.values()), report, db_path, new_data, per_claim)
         store.finish_run(run_id, status, run.counts(), summary)
         if not report.success:
             rejected = store.reject(run_id)
@@ -159,9 +161,10 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
             run.stage("export", _export, db_path, export_dir)  # recorded in the working database: published later
     run.result = RunResult(run_id=run_id, db_path=str(db_path), status=status, summary_md=summary)
     create_markdown_artifact(markdown=summary, key="stancewire-run-summary", description=f"stancewire run {run_id}")
-    create_table_artifact(
-        table=per_claim.to_dicts(), key="stancewire-stance-per-claim", description="Latest stance per claim"
-    )
+    if per_claim is not None:  # else the latest artifacts under these keys still hold the same data
+        create_table_artifact(
+            table=per_claim.to_dicts(), key="stancewire-stance-per-claim", description="Latest stance per claim"
+        )
     if chart:
         create_image_artifact(
             image_url=data_url(chart),

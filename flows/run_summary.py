@@ -54,6 +54,21 @@ def _not_yet(what: str, records: Sequence[Any], stage: str) -> str:
     return f"_{what} yet" + (f": the {stage} stage did not run (see Warnings)_" if skipped else "_")
 
 
+def _as_before(store: Store, run_id: str) -> str:
+    """Where to read the whole-store tables a run with no new data does not compute again."""
+    last = store.query(
+        "SELECT r.run_id, strftime(v.changed_at, '%Y-%m-%d %H:%M UTC') AS changed FROM data_version v "
+        "LEFT JOIN runs r ON r.status = 'succeeded' AND r.run_id <> ? AND r.started_at <= v.changed_at "
+        "ORDER BY r.started_at DESC NULLS LAST LIMIT 1",
+        [run_id],
+    ).row(0, named=True)
+    where = f"the summary of run `{last['run_id']}` and " if last["run_id"] else ""
+    return (
+        f"_Not computed again: no data changed since {last['changed']}. See {where}the published database "
+        "(`v_claim_support_by_source_day`, `v_entities`)._"
+    )
+
+
 def _publication(valid: bool, new_data: bool) -> str:
     if not valid:
         return "NOT published: validation failed"
@@ -63,21 +78,40 @@ def _publication(valid: bool, new_data: bool) -> str:
 
 
 def build_summary(
-    store: Store, run_id: str, records: Sequence[Any], report, db_path: Path, new_data: bool = True
+    store: Store,
+    run_id: str,
+    records: Sequence[Any],
+    report,
+    db_path: Path,
+    new_data: bool = True,
+    claim_stance: pl.DataFrame | None = None,
 ) -> str:
     """`records`: the run's StageRecords (stage, status, rows_in, rows_out, reason), in stage order; `new_data`:
-    whether the run leaves data the published database lacks (else a passing run leaves that file as it is)."""
+    whether the run leaves data the published database lacks (else a passing run leaves that file as it is, and the
+    whole-store tables, which would read as in the last run's summary, are not computed again); `claim_stance`:
+    stance_per_claim(store) when the caller has it already."""
     stages = pl.DataFrame(
         [
             {"stage": r.stage, "status": r.status, "in": r.rows_in, "out": r.rows_out, "note": r.reason or ""}
             for r in records
         ]
     )
-    claim_stance = stance_per_claim(store)
-    top_entities = store.query(
-        "SELECT name AS entity, type, mentions, articles, sources FROM v_entities WHERE mentions > 0 "
-        "ORDER BY mentions DESC, name LIMIT 10"
-    )
+    if new_data:
+        claim_stance = stance_per_claim(store) if claim_stance is None else claim_stance
+        top_entities = store.query(
+            "SELECT name AS entity, type, mentions, articles, sources FROM v_entities WHERE mentions > 0 "
+            "ORDER BY mentions DESC, name LIMIT 10"
+        )
+        whole_store = [
+            "## Stance per claim (all articles in the store, latest score per model)",
+            md_table(claim_stance)
+            if _scored(claim_stance)
+            else _not_yet("no article has a stance score", records, "stance"),
+            "## Top entities",
+            md_table(top_entities) if top_entities.height else _not_yet("no entities", records, "ner"),
+        ]
+    else:
+        whole_store = ["## Stance per claim and top entities", _as_before(store, run_id)]
     quarantined = store.query(
         "SELECT stage, reason, count(*) AS items FROM quarantine WHERE run_id = ? GROUP BY ALL ORDER BY items DESC",
         [run_id],
@@ -107,12 +141,7 @@ def build_summary(
         *(["## Warnings", *warnings] if warnings else []),
         "## Stages",
         md_table(stages),
-        "## Stance per claim (all articles in the store, latest score per model)",
-        md_table(claim_stance)
-        if _scored(claim_stance)
-        else _not_yet("no article has a stance score", records, "stance"),
-        "## Top entities",
-        md_table(top_entities) if top_entities.height else _not_yet("no entities", records, "ner"),
+        *whole_store,
         "## Models used in this run",
         md_table(models),
         "## Quarantined in this run",

@@ -8,6 +8,7 @@ a run that crashed leaves the working database behind and the next run simply co
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -52,7 +53,26 @@ _DERIVED_FROM_TEXT = (
 _RUN_STATUSES = ("running", "succeeded", "failed", "validation_failed")
 # Tables a run writes every time without changing the data analysts read: writing them alone leaves the published
 # snapshot current (see data_version).
-_BOOKKEEPING = frozenset({"runs", "stage_runs", "validation_results", "fetch_state", "source_health"})
+_BOOKKEEPING = frozenset({"runs", "stage_runs", "validation_results", "fetch_state", "source_health", "drained_work"})
+
+
+def _drainable(method: Callable) -> Callable:
+    """A query for work still to do. Its key (name and arguments) is remembered for mark_drained; when the last fully
+    completed run asked the same and the data has not changed since, the answer is empty and is given without
+    scanning the store (the same queries with LIMIT 0, so the frames keep their columns)."""
+
+    @functools.wraps(method)
+    def ask(self: Store, *args: Any, **kwargs: Any) -> Any:
+        key = self._work_key(method.__name__, args, kwargs)
+        if not self._is_drained(key):
+            return method(self, *args, **kwargs)
+        self._empty_reads = True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._empty_reads = False
+
+    return ask
 
 
 def _now() -> datetime:
@@ -65,6 +85,12 @@ def _q(column: str) -> str:
 
 def _columns(schema: Mapping[str, Any], alias: str = "") -> str:
     return ", ".join(f"{alias}{_q(c)}" for c in schema)
+
+
+def _matching_rows(table: str, columns: str, where: str) -> str:
+    """SQL selecting `columns` of the rows of `table` that match `where`, found first by the narrow columns `where`
+    reads: a plain filtered scan reads the wide columns (texts, vectors) of every stored row."""
+    return f"SELECT {columns} FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where})"
 
 
 def _revision(revision: str | None) -> str:
@@ -108,6 +134,8 @@ class Store:
         self._lock = threading.RLock()
         self._atomic: list[str] | None = None  # inside atomic(): views to unregister when its transaction ends
         self._rows_changed = 0  # rows inserted, updated or deleted through _dml
+        self._work_keys: set[str] = set()  # the drainable queries this run asked
+        self._empty_reads = False  # inside a drainable query known to be empty
 
     @classmethod
     @contextmanager
@@ -266,9 +294,37 @@ class Store:
         return df.height
 
     def _frame(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pl.DataFrame:
+        if self._empty_reads:
+            sql = f"SELECT * FROM ({sql}) LIMIT 0"
         with self._lock:
             relation = self.con.sql(sql, params=params or None)
             return relation.pl() if relation is not None else pl.DataFrame()
+
+    # -- work already done
+
+    def _work_key(self, name: str, *args: Any) -> str:
+        key = f"{name}:{json.dumps(args, default=str, sort_keys=True)}"
+        self._work_keys.add(key)
+        return key
+
+    def _is_drained(self, key: str) -> bool:
+        with self._lock:
+            return bool(
+                self.con.execute(
+                    "SELECT 1 FROM drained_work w JOIN data_version v USING (token) WHERE w.work_key = ?", [key]
+                ).fetchall()
+            )
+
+    def mark_drained(self) -> None:
+        """Record that every drainable query this run asked would now answer empty: call it only when every stage
+        ran to the end over all its pending work (a later stage never adds work to an earlier one)."""
+        with self._transaction("drained_work"):
+            self.con.execute("DELETE FROM drained_work")
+            self.con.execute(
+                "INSERT INTO drained_work SELECT v.token, k.work_key FROM data_version v, "
+                "(SELECT unnest(?) AS work_key) k",
+                [sorted(self._work_keys)],
+            )
 
     # -- runs
 
@@ -599,6 +655,7 @@ class Store:
 
     # -- reads for incremental work
 
+    @_drainable
     def pending_documents(self) -> pl.DataFrame:
         """Documents without an article that the clean stage has not quarantined."""
         return frames.conform(
@@ -611,6 +668,7 @@ class Store:
             frames.DOCUMENTS,
         )
 
+    @_drainable
     def pending_ner(self, model_id: str, revision: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(articles, their sentences) this model revision has not processed and the ner stage has not quarantined;
         duplicates of other articles are never processed."""
@@ -624,11 +682,13 @@ class Store:
         )
         params = {"model": model_id, "revision": _revision(revision)}
         articles = self._frame(
-            f"SELECT {_columns(frames.ARTICLES)} FROM articles WHERE article_id IN ({pending}) ORDER BY article_id",
+            _matching_rows("articles", _columns(frames.ARTICLES), f"article_id IN ({pending})")
+            + " ORDER BY article_id",
             params,
         )
         return frames.conform(articles, frames.ARTICLES), self._sentences_of(pending, params)
 
+    @_drainable
     def pending_stance(
         self, model_id: str, revision: str | None, relevance_model: str | None = None
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -648,6 +708,7 @@ class Store:
         pairs = frames.conform(pairs, {"article_id": pl.String, "claim_id": pl.String})
         return pairs, self._sentences_of(f"SELECT article_id FROM ({pairs_sql})", params)
 
+    @_drainable
     def pending_embeddings(self, model_id: str, revision: str) -> pl.DataFrame:
         """Sentences (sentence_id, article_id, text) of the canonical articles with a sentence this embedding model
         revision has not embedded, every sentence of such an article (its article vector is made from them all)."""
@@ -664,8 +725,12 @@ class Store:
     def sentence_vectors(self, article_ids: Sequence[str], model_id: str, revision: str) -> dict[str, np.ndarray]:
         """sentence_id → vector of the given articles' readable sentences."""
         frame = self._frame(
-            "SELECT sentence_id, vector FROM sentence_embeddings WHERE article_id IN (SELECT unnest($ids)) "
-            "AND model_id = $model AND model_revision = $revision AND vector IS NOT NULL",
+            _matching_rows(
+                "sentence_embeddings",
+                "sentence_id, vector",
+                "article_id IN (SELECT unnest($ids)) AND model_id = $model AND model_revision = $revision "
+                "AND vector IS NOT NULL",
+            ),
             {"ids": list(article_ids), "model": model_id, "revision": revision},
         )
         if frame.is_empty():
@@ -681,6 +746,7 @@ class Store:
         )
         return frames.conform(frame, frames.CLAIM_EMBEDDINGS) if frame.height else frames.empty(frames.CLAIM_EMBEDDINGS)
 
+    @_drainable
     def pending_quantities(self, extractor_version: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         """(article_id + language + day, sentences, latest mentions with their entities) of articles the quantity
         extractor has not read with this version, or read before their latest NER run."""
@@ -740,8 +806,8 @@ class Store:
 
     def _sentences_of(self, article_ids_sql: str, params: Mapping[str, Any]) -> pl.DataFrame:
         sentences = self._frame(
-            f"SELECT {_columns(frames.SENTENCES)} FROM sentences WHERE article_id IN ({article_ids_sql}) "
-            "ORDER BY article_id, idx",
+            _matching_rows("sentences", _columns(frames.SENTENCES), f"article_id IN ({article_ids_sql})")
+            + " ORDER BY article_id, idx",
             params,
         )
         return frames.conform(sentences, frames.SENTENCES)
@@ -810,6 +876,7 @@ class Store:
 
     # -- canonical entities
 
+    @_drainable
     def pending_links(self, linker: str) -> pl.DataFrame:
         """All latest-model mentions (frames.MENTIONS) of the articles holding a mention that `linker` (the link
         rules and alias list fingerprint) has not linked and the link stage has not quarantined."""
@@ -888,6 +955,11 @@ class Store:
         """Set entity_id and override_id of the `changed` links (mention_id, entity_id, override_id) and merged_into
         of every entity; then drop links to vanished mentions, refresh each entity's aliases (listed spellings and
         those its mentions use) and drop entities nothing refers to."""
+        # Tidying alone is idempotent: on a store unchanged since a run that did it, it changes nothing (the entities
+        # the quantities stage adds after it are written tidy: see write_entities).
+        tidy = self._work_key("tidy_entities", sorted(merged_into.items()))
+        if changed.is_empty() and self._is_drained(tidy):
+            return 0
         changed = _unique(changed.select("mention_id", "entity_id", "override_id"), ["mention_id"])
         merged = pl.DataFrame(
             {"entity_id": list(merged_into), "merged_into": list(merged_into.values())},

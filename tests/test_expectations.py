@@ -124,4 +124,4 @@ def test_sentence_vectors_are_checked_where_they_are(store):
     store.con.execute("UPDATE sentence_embeddings SET vector = [127, 0] WHERE sentence_id = ?", [unreadable[0]])
     report = validate_all(store, "run-1")
     failed = {f["column"] for t in report.tables if t.table == "sentence_embeddings" for f in t.failures}
-    assert failed == {"chk_unit_length", "chk_vector_or_reason", "chk_one_dimension_per_model"}
+    assert failed == {"chk_unit_length", "chk_vector_or_reason", "chk_dimension_of_article_vector"}

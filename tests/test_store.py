@@ -666,3 +666,20 @@ def test_a_published_file_another_program_wrote_to_is_replaced_even_without_new_
     with Store.open_run(db) as store:
         assert store.unpublished_changes() and store.publish() is True
     assert not Path(f"{db}.wal").exists()
+
+
+def test_work_drained_by_a_complete_run_is_not_looked_for_again_until_the_data_changes(db):
+    with Store.open_run(db) as store:
+        fill(store)
+        assert store.pending_documents().is_empty() and store.pending_ner(*NER)[0].is_empty()
+        store.mark_drained()
+        store.con.execute(  # a row that skips the store's writes leaves the data version as it was
+            "INSERT INTO documents SELECT * REPLACE ('sneaked' AS doc_id, 'file:///sneaked.txt' AS uri) FROM documents "
+            "LIMIT 1"
+        )
+        shortcut = store.pending_documents()
+        assert shortcut.is_empty() and shortcut.columns == list(frames.DOCUMENTS)
+        assert store.pending_ner(*NLI)[0].height == len(TEXTS)  # another model's work was never drained
+        new = make_documents(["Una notizia arrivata dopo."])
+        store.write_documents(new, "run-2")
+        assert sorted(store.pending_documents()["doc_id"]) == sorted([new["doc_id"][0], "sneaked"])

@@ -16,6 +16,7 @@ from flows.pipeline import RunResult, stancewire_pipeline
 from models.loading import usable_cpus
 from models.resident import load_counts
 from stancewire.config import DaskOptions, ModelOptions, ModelSpec, RunParams, StoreOptions, build_params
+from stancewire.snapshot import work_path
 from tests.models.tiny import NER_LEXICON, make_tiny_ner, make_tiny_nli
 
 distributed = pytest.importorskip("distributed")
@@ -99,7 +100,8 @@ def test_two_worker_cluster_gives_the_in_process_rows_loading_each_model_once_pe
             again = run(db, tiny_models, dask=DaskOptions(address=cluster.scheduler_address))
             assert client.run(load_counts) == loads
     assert_same_rows(in_process, produced(db))
-    with duckdb.connect(str(db), read_only=True) as con:
+    # The rerun changed no data, so it is recorded in the working copy and not published.
+    with duckdb.connect(str(work_path(db)), read_only=True) as con:
         rows_in = dict(con.execute(f"SELECT stage, rows_in FROM stage_runs WHERE run_id = '{again}'").fetchall())
         assert con.execute(f"SELECT count(*) FROM runs WHERE run_id IN ('{run_id}', '{again}')").fetchone()[0] == 2
     assert rows_in["ner"] == 0 and rows_in["stance"] == 0

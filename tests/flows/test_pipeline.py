@@ -73,6 +73,7 @@ def test_demo_corpus_end_to_end_then_incremental_rerun(tmp_path, tiny_models):
     second = stancewire_pipeline(params=params_for(db, tiny_models))
     assert second.status == "succeeded"
     assert "unchanged: no data changed since the last published run" in second.summary_md
+    assert f"See the summary of run `{first.run_id}` and the published database" in second.summary_md
     after = db.stat()  # nothing new: the published file is not copied again
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     stages = read(work_path(db), f"SELECT stage, rows_in FROM stage_runs WHERE run_id = '{second.run_id}'")
@@ -118,6 +119,10 @@ def test_missing_models_are_reported_not_invented(tmp_path, tiny_models):
     assert read(db, "SELECT count(*) n FROM mentions")["n"][0] == 0
     stages = dict(read(db, "SELECT stage, status FROM stage_runs").iter_rows())
     assert stages["ner"] == "skipped" and stages["stance"] == "skipped"
+    # the skipped stages' work waits for the next run that has the models, though no data changed in between
+    later = stancewire_pipeline(params=params_for(db, tiny_models))
+    done = dict(read(db, f"SELECT stage, rows_in FROM stage_runs WHERE run_id = '{later.run_id}'").iter_rows())
+    assert done["ner"] > 0 and done["stance"] > 0 and done["clean"] == 0
 
 
 def test_a_model_that_resolves_but_does_not_load_is_skipped_with_the_reason(tmp_path, tiny_models):
