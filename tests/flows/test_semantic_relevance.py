@@ -4,6 +4,7 @@ import pytest
 
 from flows.pipeline import stancewire_pipeline
 from stancewire.config import FetchOptions, ModelOptions, ModelSpec, RunParams, StoreOptions
+from stancewire.snapshot import work_path
 from tests.flows.test_pipeline import read, tiny_models  # noqa: F401 - the module's fixture
 from tests.models.tiny import make_tiny_encoder
 
@@ -70,8 +71,10 @@ def stance(db):
 
 
 def stage(db, run_id, name):
+    """From the working copy, which records every run; a run that changed no data is not published."""
     return read(
-        db, f"SELECT rows_in, rows_out, status, reason FROM stage_runs WHERE run_id = '{run_id}' AND stage = '{name}'"
+        work_path(db),
+        f"SELECT rows_in, rows_out, status, reason FROM stage_runs WHERE run_id = '{run_id}' AND stage = '{name}'",
     ).row(0, named=True)
 
 
