@@ -124,7 +124,7 @@ def pipeline_run(params: RunParams) -> Iterator[PipelineRun]:
     check_before_work(params)
     run_id = str(flow_run.get_id() or uuid.uuid4())
     db_path = Path(params.store.db_path)
-    with Store.open_run(db_path, wait_s=params.store.lock_wait_s) as store:
+    with Store.open_run(db_path, wait_s=params.store.lock_wait_s, memory_limit=params.store.memory_limit) as store:
         run = PipelineRun(store, run_id)
         models = {"ner": params.models.ner, "nli": params.models.nli}
         store.begin_run(run_id, params.model_dump(mode="json"), models=models)

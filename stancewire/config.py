@@ -6,9 +6,9 @@ built-in one. Nothing is read from the environment until `build_params` runs, at
 """
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,6 +27,7 @@ USER_AGENT = f"stancewire/{__version__} (news research crawler; honours robots.t
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["auto", "fp32", "bf16", "fp16", "int8"]
 Backend = Literal["auto", "torch", "onnx"]
+MEMORY_SIZE = r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"  # as DuckDB's memory_limit takes it
 
 
 class ModelSpec(BaseModel):
@@ -160,6 +161,12 @@ class StoreOptions(BaseModel):
     validation: Literal["new", "full"] = Field(
         default="new", description="Validate the rows this run wrote (new), or every row of every table (full)"
     )
+    memory_limit: str | None = Field(
+        default=None,
+        pattern=MEMORY_SIZE,
+        description="Cap on DuckDB's memory in a run (e.g. 4GB; beyond it DuckDB spills to disk, slower); empty: "
+        "STANCEWIRE_DB_MEMORY_LIMIT, else DuckDB's default (80 % of the machine's memory)",
+    )
 
 
 class RunParams(BaseModel):
@@ -189,6 +196,7 @@ class Settings(BaseSettings):
     precision: Precision = "auto"
     backend: Backend = "auto"
     lock_wait_s: float = 600.0
+    db_memory_limit: Annotated[str, StringConstraints(pattern=MEMORY_SIZE)] | None = None
     dask_address: str | None = None  # run NER and stance on this Dask scheduler...
     dask_workers: int | None = None  # ...or on a local cluster of this many workers
     user_agent: str = USER_AGENT  # put a contact URL or address in it for the sites you crawl
@@ -223,6 +231,7 @@ def build_params(params: RunParams | None = None, overrides: dict[str, Any] | No
     models.dask = models.dask or settings.dask()
     store.db_path = store.db_path or str(settings.db_path)
     store.lock_wait_s = settings.lock_wait_s if store.lock_wait_s is None else store.lock_wait_s
+    store.memory_limit = store.memory_limit or settings.db_memory_limit
     fetch.user_agent = fetch.user_agent or settings.user_agent
     fetch.allow_file_sources = settings.allow_file_sources
     fetch.allow_private_hosts = settings.allow_private_hosts

@@ -198,8 +198,11 @@ def clone_file(src: BinaryIO, dst: BinaryIO) -> str:
 
 
 @contextmanager
-def open_working_copy(db_path: str | Path, wait_s: float = 0.0) -> Iterator[WorkingCopy]:
-    """Hold the run lock and open the working database of `db_path` (seeded from the published one when absent).
+def open_working_copy(
+    db_path: str | Path, wait_s: float = 0.0, memory_limit: str | None = None
+) -> Iterator[WorkingCopy]:
+    """Hold the run lock and open the working database of `db_path` (seeded from the published one when absent),
+    with DuckDB's buffer memory capped at `memory_limit` (DuckDB's default, most of the machine's memory, when None).
 
     Raises StoreBusy when another process still holds it after `wait_s` seconds.
     """
@@ -228,6 +231,9 @@ def open_working_copy(db_path: str | Path, wait_s: float = 0.0) -> Iterator[Work
                     f"{work} is open in another program, not a stancewire run ({_holder(exc)}): close it, and read "
                     f"the published {db.name} instead (`stancewire query`, `duckdb -readonly`)"
                 ) from exc
+            if memory_limit:
+                # DuckDB otherwise keeps every block it read cached: at millions of rows, gigabytes for nothing.
+                con.execute(f"SET memory_limit = '{memory_limit}'")
             for stale in db.parent.glob(f"{db.name}.tmp-*"):  # from a publish killed midway; only we publish now
                 stale.unlink(missing_ok=True)
             owner = _owner_file(work)

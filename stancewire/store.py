@@ -139,12 +139,13 @@ class Store:
 
     @classmethod
     @contextmanager
-    def open_run(cls, db_path: str | Path, wait_s: float = 0.0) -> Iterator[Store]:
-        """Open (creating and migrating as needed) the working database of `db_path` for one run.
+    def open_run(cls, db_path: str | Path, wait_s: float = 0.0, memory_limit: str | None = None) -> Iterator[Store]:
+        """Open (creating and migrating as needed) the working database of `db_path` for one run, DuckDB's memory
+        capped at `memory_limit` (e.g. "2GB").
 
         Raises StoreBusy when another process still holds it after `wait_s` seconds.
         """
-        with open_working_copy(db_path, wait_s) as copy:
+        with open_working_copy(db_path, wait_s, memory_limit) as copy:
             migrate(copy.con, copy.work_path)
             yield cls(copy)
 

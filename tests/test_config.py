@@ -1,7 +1,9 @@
 """Run parameters: grouped, completed from the deployment's settings in one place, dangerous switches kept out of
 the run form."""
 
+import pytest
 from prefect.utilities.callables import parameter_schema
+from pydantic import ValidationError
 
 from flows.pipeline import stancewire_pipeline
 from stancewire.config import FetchOptions, RunParams, build_params
@@ -35,3 +37,12 @@ def test_empty_fields_take_the_deployments_defaults_and_given_ones_win(monkeypat
         "cpu",
     )
     assert RunParams().store.db_path is None  # nothing is read from the environment until build_params runs
+
+
+def test_the_store_memory_cap_comes_from_the_deployment_and_nonsense_is_refused(monkeypatch):
+    assert build_params().store.memory_limit is None  # DuckDB's own default
+    monkeypatch.setenv("STANCEWIRE_DB_MEMORY_LIMIT", "4GB")
+    assert build_params().store.memory_limit == "4GB"
+    assert build_params(overrides={"store": {"memory_limit": "512MB"}}).store.memory_limit == "512MB"
+    with pytest.raises(ValidationError, match="memory_limit"):
+        build_params(overrides={"store": {"memory_limit": "lots"}})

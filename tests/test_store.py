@@ -683,3 +683,11 @@ def test_work_drained_by_a_complete_run_is_not_looked_for_again_until_the_data_c
         new = make_documents(["Una notizia arrivata dopo."])
         store.write_documents(new, "run-2")
         assert sorted(store.pending_documents()["doc_id"]) == sorted([new["doc_id"][0], "sneaked"])
+
+
+def test_a_run_caps_duckdbs_memory_when_asked(db):
+    with Store.open_run(db, memory_limit="300MB") as store:
+        capped = store.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    with Store.open_run(db) as store:
+        default = store.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert capped.startswith("286.") and capped != default  # 300 MB is 286.1 MiB
