@@ -172,13 +172,21 @@ _FICLONE = 0x40049409  # Linux ioctl: make dst share src's extents (btrfs, XFS w
 
 def clone_file(src: BinaryIO, dst: BinaryIO) -> str:
     """Copy src into the empty dst the cheapest way the file system allows: a copy-on-write clone (constant time,
-    whatever the size), else an in-kernel copy, else through user space. Returns which was used."""
+    whatever the size), else an in-kernel copy, else through user space. Returns which was used; raises StoreError
+    when a copy would not fit on the disk."""
     try:
         fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
         return "clone"
     except OSError:
         pass
     size, done = os.fstat(src.fileno()).st_size, 0
+    disk = os.fstatvfs(dst.fileno())
+    if disk.f_bavail * disk.f_frsize < size:  # fail now, not after filling the disk
+        raise StoreError(
+            f"not enough disk space to publish: {size / 1e9:.2f} GB to copy, "
+            f"{disk.f_bavail * disk.f_frsize / 1e9:.2f} GB free beside {Path(dst.name).name}; the data stays in the "
+            "working copy and the next run publishes it"
+        )
     try:
         while done < size:
             copied = os.copy_file_range(src.fileno(), dst.fileno(), size - done, done, done)

@@ -444,6 +444,11 @@ class Store:
                 self._dml(f"DELETE FROM {table} WHERE article_id IN ({changed})")
             self._dml("DELETE FROM sentences WHERE article_id IN (SELECT article_id FROM _articles)")
             self._upsert("sentences", "_sentences", sents.columns, ["sentence_id"])
+            # Vectors of sentences a new split no longer has: every vector stays one of a stored sentence.
+            self._dml(
+                "DELETE FROM sentence_embeddings WHERE article_id IN (SELECT article_id FROM _articles) "
+                "AND sentence_id NOT IN (SELECT sentence_id FROM _sentences)"
+            )
             self._upsert("articles", "_articles", arts.columns, ["article_id"])
             self._dml("DELETE FROM article_bands WHERE article_id IN (SELECT article_id FROM _articles)")
             self._dml("INSERT INTO article_bands SELECT band_key, article_id FROM _bands")
@@ -713,11 +718,15 @@ class Store:
     def pending_embeddings(self, model_id: str, revision: str) -> pl.DataFrame:
         """Sentences (sentence_id, article_id, text) of the canonical articles with a sentence this embedding model
         revision has not embedded, every sentence of such an article (its article vector is made from them all)."""
+        # Every vector is one of a stored sentence (write_articles), so an article has a sentence without a vector
+        # when it has fewer vectors than sentences: counting per article is far cheaper than joining the sentences.
         frame = self._frame(
+            "WITH have AS (SELECT article_id, count(*) AS n FROM sentences GROUP BY article_id), "
+            "done AS (SELECT article_id, count(*) AS n FROM sentence_embeddings "
+            "WHERE model_id = $model AND model_revision = $revision GROUP BY article_id) "
             "SELECT s.sentence_id, s.article_id, s.text FROM sentences s WHERE s.article_id IN ("
-            "SELECT a.article_id FROM articles a JOIN sentences t USING (article_id) WHERE a.duplicate_of IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM sentence_embeddings e WHERE e.sentence_id = t.sentence_id "
-            "AND e.model_id = $model AND e.model_revision = $revision)) ORDER BY s.article_id, s.idx",
+            "SELECT h.article_id FROM have h JOIN articles a USING (article_id) LEFT JOIN done d USING (article_id) "
+            "WHERE a.duplicate_of IS NULL AND coalesce(d.n, 0) < h.n) ORDER BY s.article_id, s.idx",
             {"model": model_id, "revision": revision},
         )
         schema = {"sentence_id": pl.String, "article_id": pl.String, "text": pl.String}

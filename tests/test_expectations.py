@@ -1,13 +1,12 @@
 import json
 
-import numpy as np
 import polars as pl
 import pytest
 
 from expectations import SUITES, validate_all
 from stancewire.store import Store
 from tasks.embed import embed_sentences
-from tests.test_store import fill
+from tests.test_store import ToyEmbedder, fill
 
 
 @pytest.fixture
@@ -99,17 +98,6 @@ def test_broken_tables_are_reported_not_raised(store):
     [wrong_type] = next(t for t in report.tables if t.table == "stance").failures
     assert (wrong_type["column"], wrong_type["observed"]) == ("sentences_scored", "int64")
     assert not report.success
-
-
-class ToyEmbedder:
-    model_id, revision, dim = "toy", "1", 3
-
-    def passages(self, texts):
-        vectors = np.array([[len(t), 1.0, 2.0] for t in texts], np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    def unreadable(self, text):
-        return "unreadable on purpose" if text.startswith("Il") else None
 
 
 def test_sentence_vectors_are_checked_where_they_are(store):

@@ -1,4 +1,6 @@
+import fcntl
 import json
+import os
 import subprocess
 import sys
 import time
@@ -6,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
@@ -14,6 +17,7 @@ from stancewire.ids import sha256_hex, stable_id
 from stancewire.schema import SCHEMA_VERSION, StoreError
 from stancewire.snapshot import StoreBusy, open_readonly, work_path
 from stancewire.store import Store
+from tasks.embed import embed_sentences
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NER = ("tiny-ner", "r1")
@@ -149,6 +153,17 @@ def make_stance(sentences: pl.DataFrame, pairs, model=NLI, label="SUPPORT") -> p
             }
         )
     return pl.DataFrame(rows, schema=frames.STANCE)
+
+
+class ToyEmbedder:
+    model_id, revision, dim = "toy", "1", 3
+
+    def passages(self, texts):
+        vectors = np.array([[len(t), 1.0, 2.0] for t in texts], np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def unreadable(self, text):
+        return "unreadable on purpose" if text.startswith("Il") else None
 
 
 def fill(store: Store, run_id: str = "run-1") -> dict[str, pl.DataFrame]:
@@ -374,6 +389,27 @@ def test_pending_stance_follows_claims_and_scores(store):
     assert store.claims(enabled_only=False).height == 2
 
 
+def test_pending_embeddings_are_the_articles_with_a_sentence_without_a_vector(store):
+    written = fill(store)
+    sentences = written["sentences"]
+    assert store.pending_embeddings("toy", "1")["sentence_id"].to_list() == sentences["sentence_id"].to_list()
+    first = sentences["article_id"][0]
+    result = embed_sentences(sentences.select("sentence_id", "article_id", "text"), ToyEmbedder())
+    store.write_embeddings(result.sentences.filter(pl.col("sentence_id") != f"{first}:1"), result.articles, "run-1")
+    assert set(store.pending_embeddings("toy", "1")["article_id"]) == {first}  # every sentence of that article
+    assert store.pending_embeddings("toy", "2").height == sentences.height  # another revision has none
+    store.write_embeddings(result.sentences, result.articles, "run-1")
+    assert store.pending_embeddings("toy", "1").is_empty()
+
+    # The same text split again into one sentence fewer: the vector of the sentence it no longer has goes with it.
+    article = written["articles"].filter(pl.col("article_id") == first)
+    shorter = sentences.filter((pl.col("article_id") == first) & (pl.col("idx") == 0))
+    store.write_articles(article, shorter, "run-2")
+    vectors = store.con.execute("SELECT sentence_id FROM sentence_embeddings WHERE article_id = ?", [first]).fetchall()
+    assert vectors == [(f"{first}:0",)]
+    assert store.pending_embeddings("toy", "1").is_empty()
+
+
 def test_changed_article_text_drops_its_derived_rows(store):
     written = fill(store)
     a1, a2 = written["articles"]["article_id"]
@@ -478,6 +514,23 @@ def test_publish_is_not_blocked_by_readers_and_new_readers_see_it(db):
     assert out.strip() == "1"  # the old reader kept its snapshot
     con = open_readonly(db)
     assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 3
+    con.close()
+
+
+def test_a_publish_that_would_fill_the_disk_refuses_before_copying_and_keeps_the_last_snapshot(db, monkeypatch):
+    with Store.open_run(db) as store:
+        store.write_documents(make_documents(["a.txt"]), "run-1")
+        store.publish()
+        store.write_documents(make_documents(["b.txt"]), "run-1")
+        monkeypatch.setattr(fcntl, "ioctl", lambda *args: (_ for _ in ()).throw(OSError(95, "no clones here")))
+        full = os.statvfs_result((4096, 4096, 100, 0, 0, 100, 0, 0, 0, 255))
+        monkeypatch.setattr(os, "fstatvfs", lambda fd: full)
+        with pytest.raises(StoreError, match=r"not enough disk space to publish: .* GB to copy, 0.00 GB free"):
+            store.publish()
+        assert store.unpublished_changes()
+    assert not list(db.parent.glob("*.tmp-*"))
+    con = open_readonly(db)
+    assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
     con.close()
 
 
