@@ -181,11 +181,11 @@ def clone_file(src: BinaryIO, dst: BinaryIO) -> str:
         pass
     size, done = os.fstat(src.fileno()).st_size, 0
     disk = os.fstatvfs(dst.fileno())
-    if disk.f_bavail * disk.f_frsize < size:  # fail now, not after filling the disk
+    free = disk.f_bavail * disk.f_frsize
+    if free < size:  # fail now, not after filling the disk
         raise StoreError(
-            f"not enough disk space to publish: {size / 1e9:.2f} GB to copy, "
-            f"{disk.f_bavail * disk.f_frsize / 1e9:.2f} GB free beside {Path(dst.name).name}; the data stays in the "
-            "working copy and the next run publishes it"
+            f"not enough disk space to publish: {size / 1e9:.2f} GB to copy, {free / 1e9:.2f} GB free beside "
+            f"{Path(dst.name).name}; the data stays in the working copy and the next run publishes it"
         )
     try:
         while done < size:

@@ -63,10 +63,7 @@ def _drainable(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def ask(self: Store, *args: Any, **kwargs: Any) -> Any:
-        key = self._work_key(method.__name__, args, kwargs)
-        if not self._is_drained(key):
-            return method(self, *args, **kwargs)
-        self._empty_reads = True
+        self._empty_reads = self._is_drained(self._work_key(method.__name__, args, kwargs))
         try:
             return method(self, *args, **kwargs)
         finally:
@@ -720,17 +717,15 @@ class Store:
         revision has not embedded, every sentence of such an article (its article vector is made from them all)."""
         # Every vector is one of a stored sentence (write_articles), so an article has a sentence without a vector
         # when it has fewer vectors than sentences: counting per article is far cheaper than joining the sentences.
-        frame = self._frame(
+        pending = (
             "WITH have AS (SELECT article_id, count(*) AS n FROM sentences GROUP BY article_id), "
             "done AS (SELECT article_id, count(*) AS n FROM sentence_embeddings "
             "WHERE model_id = $model AND model_revision = $revision GROUP BY article_id) "
-            "SELECT s.sentence_id, s.article_id, s.text FROM sentences s WHERE s.article_id IN ("
             "SELECT h.article_id FROM have h JOIN articles a USING (article_id) LEFT JOIN done d USING (article_id) "
-            "WHERE a.duplicate_of IS NULL AND coalesce(d.n, 0) < h.n) ORDER BY s.article_id, s.idx",
-            {"model": model_id, "revision": revision},
+            "WHERE a.duplicate_of IS NULL AND coalesce(d.n, 0) < h.n"
         )
-        schema = {"sentence_id": pl.String, "article_id": pl.String, "text": pl.String}
-        return frames.conform(frame, schema) if frame.height else pl.DataFrame(schema=schema)
+        sentences = self._sentences_of(pending, {"model": model_id, "revision": revision})
+        return sentences.select("sentence_id", "article_id", "text")
 
     def sentence_vectors(self, article_ids: Sequence[str], model_id: str, revision: str) -> dict[str, np.ndarray]:
         """sentence_id → vector of the given articles' readable sentences."""
