@@ -85,7 +85,8 @@ MENTIONS = {
     "end": pl.Int32,
     "text": pl.String,  # == articles.text[start:end]
     "label": pl.String,  # PER | ORG | LOC | MISC | ... as the model names it, without B-/I-
-    "score": pl.Float64,
+    "label_from": pl.String,  # "model", or what in the text states the type: "dateline" | "cue <word>" (type_cues)
+    "score": pl.Float64,  # the model's confidence in the span
     "model_id": pl.String,
     "model_revision": pl.String,
 }

@@ -997,10 +997,11 @@ class Store:
                 "LEFT JOIN mentions e ON e.mention_id = l.mention_id GROUP BY n.entity_id, n.declared_aliases) a "
                 "WHERE entities.entity_id = a.entity_id AND entities.aliases IS DISTINCT FROM a.aliases"
             )
-            self._dml(  # a name's type: the label most of its mentions carry, in the whole store
+            self._dml(  # a name's type: the label most of its mentions carry in the whole store, stated ones first
                 "UPDATE entities SET type = t.label FROM (SELECT l.entity_id, e.label FROM mention_links l "
                 "JOIN mentions e USING (mention_id) GROUP BY l.entity_id, e.label "
-                "QUALIFY row_number() OVER (PARTITION BY l.entity_id ORDER BY count(*) DESC, e.label) = 1) t "
+                "QUALIFY row_number() OVER (PARTITION BY l.entity_id ORDER BY "
+                "count(*) FILTER (WHERE e.label_from <> 'model') DESC, count(*) DESC, e.label) = 1) t "
                 "WHERE entities.entity_id = t.entity_id AND entities.origin = 'mentions' AND entities.type <> t.label"
             )
         return changed.height

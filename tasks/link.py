@@ -13,7 +13,8 @@ The merge rule is conservative; a mention joins an entity only by one of these, 
    are equal, so "Zelensky" alone in one article never merges with "Volodymyr Zelensky" in another, and two people
    who share a surname stay apart. A name's type is the label most of its mentions carry across the store (the store
    recomputes it after every link run: "Valmora" as LOC in four articles and PER in one is a LOC), so a model that
-   labels a capital LOC in one article and ORG in the next makes one entity, not two.
+   labels a capital LOC in one article and ORG in the next makes one entity, not two. Labels the text states
+   (mentions.label_from: a dateline, a head noun such as "comitato") count before the model's guesses.
 
 Ids are stable_id("entity", entity_key), so reruns and later runs land on the same ids; since no rule looks beyond
 one article, linking new articles never changes old links. Analyst overrides (merge, split) are applied on top, on
@@ -36,6 +37,7 @@ from stancewire.frames import ENTITIES, ENTITY_OVERRIDES, MENTION_LINKS, MENTION
 from stancewire.ids import stable_id
 from stancewire.results import LinkResult
 from tasks.inputs.aliases import AliasEntry, AliasList, name_key
+from tasks.type_cues import MODEL as MODEL_LABEL
 
 LINKER_VERSION = "2"  # bump when the rules change: every article is linked again
 
@@ -178,11 +180,11 @@ def _name_entities(rows: list[dict[str, Any]], choices: list[_Choice | None]) ->
 def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFrame, aliases: AliasList) -> pl.DataFrame:
     known = {r["entity_key"]: r for r in conform(existing, ENTITIES).to_dicts()}
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
-    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    labels: dict[str, Counter[tuple[bool, str]]] = defaultdict(Counter)
     entries: dict[str, AliasEntry] = {}
     for row, choice in chosen:
         surfaces[choice.entity_key][row["text"].strip()] += 1
-        labels[choice.entity_key][row["label"]] += 1
+        labels[choice.entity_key][(row["label_from"] != MODEL_LABEL, row["label"])] += 1
         if choice.alias:
             entries[choice.entity_key] = choice.alias
     for key in list(surfaces):  # a short form of an alias-linked full name; what a metonym stands for
@@ -207,7 +209,7 @@ def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFra
             {
                 "entity_id": entity_id(key),
                 "entity_key": key,
-                "type": old["type"] if old else min(labels[key], key=lambda label: (-labels[key][label], label)),
+                "type": old["type"] if old else _majority(labels[key]),
                 "name": name,
                 "declared_aliases": [],
                 "stands_for": None,
@@ -215,6 +217,15 @@ def _entities(chosen: list[tuple[dict[str, Any], _Choice]], existing: pl.DataFra
             }
         )
     return pl.DataFrame(rows, schema=ENTITIES) if rows else empty(ENTITIES)
+
+
+def _majority(labels: Counter[tuple[bool, str]]) -> str:
+    """The label most mentions carry, counting those the text states (a dateline, a head noun) first."""
+    stated, every = Counter[str](), Counter[str]()
+    for (is_stated, label), n in labels.items():
+        every[label] += n
+        stated[label] += n if is_stated else 0
+    return min(every, key=lambda label: (-stated[label], -every[label], label))
 
 
 def _alias_row(entry: AliasEntry, aliases: AliasList) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""NER stage: sentences in, entity mentions with offsets into the article text out."""
+"""NER stage: sentences in, entity mentions with offsets into the article text out, labelled as the text states
+where it does (tasks/type_cues.py), else as the model says."""
 
 import re
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from stancewire.frames import MENTIONS, by_stable_group, conform, empty
 from stancewire.ids import stable_id
 from stancewire.results import NerResult
 from tasks.inputs.aliases import LEGAL_FORMS
+from tasks.type_cues import stated_type
 
 # Lowercase particles inside one name ("Corea del Nord", "Banco de España", "Ursula von der Leyen", "Bank of
 # England"): a model that cuts a name at one of them leaves two adjacent spans that are one mention.
@@ -177,17 +179,17 @@ def _mentions(sentences: pl.DataFrame, model: NerModel) -> list[dict]:
         completed = complete_names(sentence["text"], spans, names[sentence["article_id"]])
         for m in _not_common_words(sentence["text"], completed, lower[sentence["article_id"]]):
             start, end = sentence["start"] + m.start, sentence["start"] + m.end
+            label, label_from = stated_type(sentence["text"], m.start, m.end, m.label)
             rows.append(
                 {
-                    "mention_id": stable_id(
-                        sentence["article_id"], start, end, m.label, model.model_id, model.revision
-                    ),
+                    "mention_id": stable_id(sentence["article_id"], start, end, label, model.model_id, model.revision),
                     "article_id": sentence["article_id"],
                     "sentence_id": sentence["sentence_id"],
                     "start": start,
                     "end": end,
                     "text": sentence["text"][m.start : m.end],
-                    "label": m.label,
+                    "label": label,
+                    "label_from": label_from,
                     "score": float(m.score),
                     "model_id": model.model_id,
                     "model_revision": model.revision,

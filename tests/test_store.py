@@ -106,6 +106,7 @@ def make_entities(articles: pl.DataFrame, sentences: pl.DataFrame, model=NER) ->
                     "end": end,
                     "text": surface,
                     "label": label,
+                    "label_from": "model",
                     "score": 0.9,
                     "model_id": model[0],
                     "model_revision": model[1],

@@ -15,7 +15,7 @@ def aliases() -> AliasList:
     return load_aliases([])
 
 
-def mention(article: str, start: int, text: str, label: str, sentence: int = 0) -> dict:
+def mention(article: str, start: int, text: str, label: str, sentence: int = 0, label_from: str = "model") -> dict:
     return {
         "mention_id": f"{article}@{start}",
         "article_id": article,
@@ -24,6 +24,7 @@ def mention(article: str, start: int, text: str, label: str, sentence: int = 0) 
         "end": start + len(text),
         "text": text,
         "label": label,
+        "label_from": label_from,
         "score": 0.9,
     }
 
@@ -376,3 +377,15 @@ def test_missing_alias_file_and_csv_without_columns(tmp_path):
     bad.write_text("name,alias\nX,Y\n", encoding="utf-8")
     with pytest.raises(AliasFileError, match="lacks CSV columns"):
         load_aliases([bad])
+
+
+def test_a_type_the_text_states_outranks_the_model_majority(aliases):
+    result = link(
+        [
+            mention("a", 0, "TURIN", "LOC", label_from="dateline"),
+            mention("b", 0, "Turin", "ORG"),
+            mention("c", 0, "Turin", "ORG"),
+        ],
+        aliases,
+    )
+    assert result.entities.filter(entity_key="name:turin")["type"].to_list() == ["LOC"]

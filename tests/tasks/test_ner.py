@@ -59,6 +59,21 @@ def test_mentions_are_mapped_to_article_offsets():
     assert set(ents["model_id"]) == {"gazetteer"}
 
 
+def test_a_type_the_text_states_replaces_the_model_label_and_says_where_it_comes_from():
+    text = "VALMORA — Il comitato «Marta Ricci» protesta. Valmora resta divisa."
+    sentences = pl.DataFrame(
+        {"sentence_id": ["a:0"], "article_id": ["a"], "start": [0], "end": [len(text)], "text": [text]}
+    )
+    ner = GazetteerNer()
+    ner.names = {"VALMORA": "PER", "Marta Ricci": "PER", "Valmora": "PER"}
+    ents = extract_entities(sentences, ner)
+    assert sorted(ents.select("text", "label", "label_from").iter_rows()) == [
+        ("Marta Ricci", "ORG", "cue comitato"),
+        ("VALMORA", "LOC", "dateline"),
+        ("Valmora", "PER", "model"),
+    ]
+
+
 def test_ids_are_stable_across_calls_and_empty_input_is_empty():
     sentences = pl.DataFrame(
         {"sentence_id": ["a:0"], "article_id": ["a"], "start": [0], "end": [7], "text": ["Valmora"]}

@@ -18,7 +18,7 @@ from stancewire.store import Store
 from tasks.inputs.aliases import load_aliases
 from tasks.link import entity_id, link_mentions
 
-# (article, source, published, text, [(surface, label)]) — surfaces are found in order in the text.
+# (article, source, published, text, [(surface, label[, label_from])]) — surfaces are found in order in the text.
 ARTICLES = [
     (
         "a1",
@@ -114,7 +114,7 @@ def frames_for(articles):
             {"sentence_id": sentence_id, "article_id": article_id, "idx": 0, "start": 0, "end": len(text), "text": text}
         )
         at = 0
-        for surface, label in surfaces:
+        for surface, label, *stated in surfaces:
             start = text.index(surface, at)
             at = start + len(surface)
             ents.append(
@@ -126,6 +126,7 @@ def frames_for(articles):
                     "end": at,
                     "text": surface,
                     "label": label,
+                    "label_from": stated[0] if stated else "model",
                     "score": 0.9,
                     **MODEL,
                 }
@@ -318,3 +319,18 @@ def test_show_list_and_clear_errors(db):
     assert code == 1 and "exactly one of --into" in out
     code, out = cli("split", "Kyiv", "--new", "X", "--db", str(db))
     assert code == 1 and "which mentions" in out
+
+
+def test_a_later_stated_type_retypes_a_name_the_model_guessed_wrong(tmp_path):
+    guessed = [
+        (f"t{n}", "paper-en", datetime(2025, 2, 10 + n, 9, tzinfo=UTC), "Turin start-ups grow.", [("Turin", "ORG")])
+        for n in range(2)
+    ]
+    dateline = ("t9", "paper-en", datetime(2025, 3, 1, 9, tzinfo=UTC), "TURIN — Rain.", [("TURIN", "LOC", "dateline")])
+    with Store.open_run(tmp_path / "turin.duckdb") as store:
+        land(store, guessed, "run-1")
+        link_pending(store, "run-1", load_aliases([]))
+        assert store.query("SELECT type FROM entities WHERE entity_key = 'name:turin'").rows() == [("ORG",)]
+        land(store, [dateline], "run-2")
+        link_pending(store, "run-2", load_aliases([]))
+        assert store.query("SELECT type FROM entities WHERE entity_key = 'name:turin'").rows() == [("LOC",)]
