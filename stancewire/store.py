@@ -771,7 +771,7 @@ class Store:
         articles = frames.conform(articles, {"article_id": pl.String, "language": pl.String, "day": pl.Date})
         ids = articles["article_id"].to_list()
         mentions = self._frame(
-            "SELECT article_id, sentence_id, start, entity_id, stands_for FROM v_entity_mentions "
+            "SELECT article_id, sentence_id, start, entity_id, entity_type, stands_for FROM v_entity_mentions "
             "WHERE article_id IN (SELECT unnest($ids)) ORDER BY article_id, start",
             {"ids": ids},
         )
@@ -780,6 +780,7 @@ class Store:
             "sentence_id": pl.String,
             "start": pl.Int32,
             "entity_id": pl.String,
+            "entity_type": pl.String,
             "stands_for": pl.String,
         }
         mentions = frames.conform(mentions, schema) if mentions.height else pl.DataFrame(schema=schema)

@@ -5,7 +5,8 @@ A figure is read in the article's locale (tasks/quantities/numbers.py), given it
 `subject_from`:
 - thing: a demonym of the alias lists next to the counted noun ("300 soldati nordcoreani" → North Korea);
 - sentence: the entities of its sentence, and demonyms in it; a metonym counts as what it stands for (Pyongyang →
-  North Korea), and those naming where the figure was heard ("secondo fonti di Seul") are left out;
+  North Korea), and those naming where the figure was heard ("secondo fonti di Seul") or, when they are no place,
+  its setting ("nella scorsa Serie B ha collezionato 36 presenze") are left out;
 - article: else the entities of the article's title and lead (what it is about);
 - neighbour: else those of the sentence before, then the one after (an article whose lead names nothing).
 Numbers that cannot be read safely are quarantined with the reason, never guessed.
@@ -28,7 +29,7 @@ from tasks.quantities.meaning import Meaning, read_meaning
 from tasks.quantities.numbers import CLAUSE_END, Number, read_numbers
 from tasks.text.stems import fold, stem
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 LEAD_SENTENCES = 3  # the title and the first sentences: where an article names what it is about
 _THING_REACH = 7  # words after the number in which a demonym tells whose the counted thing is
 _WORD_SPAN = re.compile(r"\S+")
@@ -48,7 +49,7 @@ def extract_quantities(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(quantities, entities the demonyms name, quarantine rows) of `sentences` (sentence_id, article_id, idx, start,
     text); `articles`: article_id, language, day (the date the article refers to, or null); `mentions`: the latest
-    mentions with their canonical entity (sentence_id, start, entity_id, stands_for)."""
+    mentions with their canonical entity (sentence_id, start, entity_id, entity_type, stands_for)."""
     meta = {r["article_id"]: r for r in articles.iter_rows(named=True)}
     demonyms = aliases.demonym_index()
     named = _entities_by_sentence(mentions)
@@ -61,8 +62,8 @@ def extract_quantities(
     for aid, article in by_article.items():
         info = meta.get(aid, {})
         language, day = info.get("language"), info.get("day")
-        in_sentence = [_sentence_subjects(s, named, demonyms, used) for s in article]
-        lead = _unique([e for subjects in in_sentence[:LEAD_SENTENCES] for e in subjects])
+        named_in, in_sentence = zip(*(_sentence_subjects(s, named, demonyms, used) for s in article), strict=True)
+        lead = _unique([e for subjects in named_in[:LEAD_SENTENCES] for e in subjects])
         for i, sentence in enumerate(article):
             numbers, bad = read_numbers(sentence.text, language)
             skipped += [_quarantine_row(sentence, b.start, b.end, b.reason) for b in bad]
@@ -77,15 +78,14 @@ def extract_quantities(
     return found, alias_entities(list(used.values()), aliases), quarantine
 
 
-def _entities_by_sentence(mentions: pl.DataFrame) -> dict[str, list[tuple[int, str]]]:
-    """sentence_id → (article offset, canonical entity id) in order, a metonym replaced by what it stands for."""
-    named: dict[str, list[tuple[int, str]]] = {}
-    if mentions.height:
-        for sid, start, eid, stands_for in (
-            mentions.sort("sentence_id", "start").select("sentence_id", "start", "entity_id", "stands_for").iter_rows()
-        ):
-            if eid is not None:
-                named.setdefault(sid, []).append((start, stands_for or eid))
+def _entities_by_sentence(mentions: pl.DataFrame) -> dict[str, list[tuple[int, str, bool]]]:
+    """sentence_id → (article offset, canonical entity id, whether it is a place) in order, a metonym replaced by
+    what it stands for."""
+    named: dict[str, list[tuple[int, str, bool]]] = {}
+    columns = ("sentence_id", "start", "entity_id", "entity_type", "stands_for")
+    for sid, start, eid, etype, stands_for in mentions.sort("sentence_id", "start").select(columns).iter_rows():
+        if eid is not None:
+            named.setdefault(sid, []).append((start, stands_for or eid, etype == "LOC"))
     return named
 
 
@@ -103,25 +103,31 @@ def _demonyms_in(text: str, demonyms: dict[str, AliasEntry]) -> list[tuple[int, 
 
 def _sentence_subjects(
     sentence: _Sentence,
-    named: dict[str, list[tuple[int, str]]],
+    named: dict[str, list[tuple[int, str, bool]]],
     demonyms: dict[str, AliasEntry],
     used: dict[str, AliasEntry],
-) -> list[str]:
-    """The entities a sentence is about: its mentions and demonyms, except those naming where it was heard
-    ("Secondo l'intelligence di Seul, ...", "according to port agents", "nach Informationen von Sportecho")."""
+) -> tuple[list[str], list[str]]:
+    """(what a sentence is about, whose its figures can be): its mentions and demonyms, except those naming where it
+    was heard ("Secondo l'intelligence di Seul, ...", "according to port agents", "nach Informationen von
+    Sportecho"); the second list also leaves out what is not a place but only the setting ("nella scorsa Serie B ha
+    collezionato 36 presenze"). A place stays: "31 vessels were anchored in the Gulf of Fos" counts the Gulf's."""
     heard = [
         (m.start(), m.start() + len(CLAUSE_END.split(sentence.text[m.start() :])[0]))
         for m in cues().source.finditer(fold(sentence.text))
     ]
-    subjects = []
-    for start, eid in named.get(sentence.sentence_id, []):
-        if not any(a <= start - sentence.start < b for a, b in heard):
+    subjects, whose = [], []
+    for start, eid, place in named.get(sentence.sentence_id, []):
+        at = start - sentence.start
+        if not any(a <= at < b for a, b in heard):
             subjects.append(eid)
+            if place or not cues().in_at_end.search(fold(sentence.text[max(0, at - 40) : at])):
+                whose.append(eid)
     for start, entry in _demonyms_in(sentence.text, demonyms):
         if not any(a <= start < b for a, b in heard):
             used[entry.id] = entry
             subjects.append(entity_id(entry.key))
-    return _unique(subjects)
+            whose.append(entity_id(entry.key))
+    return _unique(subjects), _unique(whose)
 
 
 def _subjects(

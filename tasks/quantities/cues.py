@@ -12,12 +12,15 @@ from tasks.text.stems import fold
 CUES_FILE = Path(__file__).with_name("cues.yaml")
 
 
+def alternation(words: list[str]) -> str:
+    """A regular expression for any of `words` in folded text, longest first, a space matching any spaces."""
+    alternatives = sorted({fold(str(w)) for w in words}, key=len, reverse=True)
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives)
+
+
 def phrases(words: list[str]) -> re.Pattern[str]:
     """Any of `words` as a whole phrase of folded text, longest first."""
-    alternatives = sorted({fold(str(w)) for w in words}, key=len, reverse=True)
-    return re.compile(
-        r"(?<![\w'’])(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives) + r")(?!\w)"
-    )
+    return re.compile(r"(?<![\w'’])(?:" + alternation(words) + r")(?!\w)")
 
 
 def _inverse(groups: dict) -> dict[str, str]:
@@ -46,6 +49,7 @@ class Cues:
     casualty: re.Pattern[str]
     person_things: frozenset[str]
     place_words: frozenset[str]
+    in_at_end: re.Pattern[str]
     source: re.Pattern[str]
     increment_before: re.Pattern[str]
     increment_after: re.Pattern[str]
@@ -71,6 +75,7 @@ def cues() -> Cues:
     unit_of = _inverse(data["units"])
     roles = data["roles"]
     month_part_of = _inverse(data["month_parts"])
+    number_words = [w for words in data["number_words"].values() for w in words]
     return Cues(
         dot_thousands=frozenset(data["dot_thousands"]),
         qualifier_of=qualifier_of,
@@ -82,7 +87,10 @@ def cues() -> Cues:
         multiplier="|".join(re.escape(w) for w in sorted(multiplier_of, key=len, reverse=True)),
         unit_of=unit_of,
         number_word_of={fold(w): float(v) for v, words in data["number_words"].items() for w in words},
-        number_word=phrases([w for words in data["number_words"].values() for w in words]),
+        # "nove", and with a multiplier written apart or joined: "two thousand", "duemila" (group 2)
+        number_word=re.compile(
+            rf"(?<![\w'’])({alternation(number_words)})(?:\s?({alternation(list(multiplier_of))}))?(?!\w)"
+        ),
         unit_after=re.compile(
             r"\s*(?:(?:di|de|d['’]|of|des|dei|degli|delle|della|del)\s*)?("
             + "|".join(re.escape(u) for u in sorted(unit_of, key=len, reverse=True))
@@ -96,6 +104,7 @@ def cues() -> Cues:
         casualty=phrases([w for words in data["casualty_words"].values() for w in words]),
         person_things=frozenset(data["person_things"]),
         place_words=frozenset(fold(w) for w in data["place_words"]),
+        in_at_end=re.compile(phrases(data["in_words"]).pattern + r"(?:\s+\w+)?\s*$"),
         source=phrases(data["source"]),
         increment_before=phrases(roles["increment_before"]),
         increment_after=phrases(roles["increment_after"]),

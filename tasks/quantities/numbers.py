@@ -128,7 +128,8 @@ def read_numbers(text: str, language: str | None) -> tuple[list[Number], list[Sk
 
 
 def _number_words(text: str, stop: frozenset[str], taken: list[tuple[int, int]]) -> list[Number]:
-    """Numbers written as words, where a counted noun of the vocabulary follows ("almeno nove persone")."""
+    """Numbers written as words, where a counted noun of the vocabulary follows ("almeno nove persone", "circa
+    duemila persone")."""
     c = cues()
     folded = fold(text)
     if len(folded) != len(text):
@@ -140,7 +141,7 @@ def _number_words(text: str, stop: frozenset[str], taken: list[tuple[int, int]])
         obj = _object(text[m.end() :], stop)
         if obj is None or fold(obj) not in c.thing_of:
             continue
-        value = c.number_word_of[m[0]]
+        value = c.number_word_of[m[1]] * (c.multiplier_of[m[2]] if m[2] else 1)
         qualifier = c.qualifier_of.get(_qualifier(folded[max(0, m.start() - 40) : m.start()]), "exact")
         found.append(Number(m.start(), m.end(), value, value, qualifier, None, obj))
     return found

@@ -213,11 +213,13 @@ def _sentences(*texts: str) -> pl.DataFrame:
 ARTICLES = pl.DataFrame({"article_id": ["a"], "language": ["it"], "day": [date(2025, 3, 27)]})
 
 
-def _mentions(*rows: tuple[str, int, str, str | None]) -> pl.DataFrame:
+def _mentions(*rows: tuple) -> pl.DataFrame:
+    """(sentence_id, start, entity_id, stands_for[, entity_type: LOC unless given])"""
     return pl.DataFrame(
-        [{"article_id": "a", "sentence_id": s, "start": start, "entity_id": e, "stands_for": f} for s, start, e, f in rows],
+        [{"article_id": "a", "sentence_id": s, "start": start, "entity_id": e, "stands_for": f,
+          "entity_type": t[0] if t else "LOC"} for s, start, e, f, *t in rows],
         schema={"article_id": pl.String, "sentence_id": pl.String, "start": pl.Int32, "entity_id": pl.String,
-                "stands_for": pl.String},
+                "stands_for": pl.String, "entity_type": pl.String},
     )  # fmt: skip
 
 
@@ -287,3 +289,35 @@ def test_unreadable_numbers_become_quarantine_rows_that_say_where():
     row = skipped.row(0, named=True)
     assert (row["stage"], row["reason"]) == ("quantities", "mixed_separators")
     assert "'1.000,000.5' in sentence a:0" in row["detail"]
+
+
+def test_an_organisation_that_is_only_the_setting_is_no_subject_but_a_place_is():
+    texts = (
+        "Luca Bertolini resta al Castelverde.",
+        "La società smentisce la cessione.",
+        "Il giocatore non è in vendita.",
+        "Il centrocampista nella scorsa Serie B ha collezionato 36 presenze.",
+        "Ieri 31 navi erano ancorate nel golfo di Fos.",
+    )
+    sentences = _sentences(*texts)
+    at = dict(zip(sentences["sentence_id"], sentences["start"], strict=True))
+    mentions = _mentions(
+        ("a:0", 0, "bertolini", None, "PER"),
+        ("a:3", at["a:3"] + texts[3].index("Serie B"), "serie-b", None, "ORG"),
+        ("a:4", at["a:4"] + texts[4].index("golfo"), "gulf", None, "LOC"),
+    )
+    found, _, _ = extract_quantities(sentences, ARTICLES, mentions, load_aliases([]))
+    by_value = {row["value"]: (row["subjects"], row["subject_from"]) for row in found.iter_rows(named=True)}
+    assert by_value[36] == (["bertolini"], "article")
+    assert by_value[31] == (["gulf"], "sentence")
+
+
+@pytest.mark.parametrize(
+    "text, value, counted",
+    [("Circa duemila persone hanno sfilato.", 2000, "persone"), ("About two thousand people marched.", 2000, "people"),
+     ("Environ deux mille personnes.", 2000, "personnes"), ("Rund zweitausend Menschen kamen.", 2000, "Menschen"),
+     ("Almeno nove persone.", 9, "persone")],
+)  # fmt: skip
+def test_number_words_take_a_multiplier_written_apart_or_joined(text, value, counted):
+    (number,) = read_numbers(text, "it")[0]
+    assert (number.value, number.object) == (value, counted)
