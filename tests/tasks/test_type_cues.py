@@ -73,6 +73,7 @@ def test_a_head_noun_next_to_the_name_states_its_type(sentence, name, stated):
         ('candidata della lista civica "Valmora Bene Comune", che ha ottenuto', "Valmora"),  # a piece of the quote
         ("Regione: Valmora resta contraria", "Valmora"),  # punctuation between
         ("Il presidente Rai ha parlato ieri.", "Rai"),  # titles of people are no cue
+        ("Le château du comte Dracula.", "Dracula"),  # a word that is also a title is no cue
     ],
 )
 def test_no_cue_right_beside_the_whole_name_keeps_the_model_label(sentence, name):
