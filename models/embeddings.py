@@ -154,4 +154,6 @@ def _load(model_id: str, revision: str | None, device: str, token_budget: int | 
     if model_id in PACKAGED:
         return PACKAGED[model_id]()
     loaded = load(ModelSpec(id=model_id, revision=revision), AutoModel, SETTING, device)
-    return PretrainedEmbedder(loaded, token_budget or default_token_budget(loaded.device, loaded.model.config))
+    return PretrainedEmbedder(
+        loaded, token_budget or default_token_budget(loaded.device, loaded.model.config, loaded.precision.backend)
+    )

@@ -65,19 +65,22 @@ class Runner:
         self._token_budget = token_budget
 
 
-# On CPU a batch is fastest when one layer's feed-forward activations (tokens x FFN width, 2 bytes in bf16) stay near
-# 3 MiB: measured on an AVX512/AMX Xeon, 512 tokens for base-size encoders (FFN 3072) and 1024 for small ones (FFN 1536)
-# were 20-30 % faster in bf16 than the other, and fp32 was flat across 512-1024 (docs/models.md).
+# On CPU a batch is fastest when one layer's feed-forward activations (tokens x FFN width x bytes per element) stay
+# near 3 MiB, about this CPU's L2: measured on an AVX512/AMX Xeon, 512 tokens for base-size encoders (FFN 3072) and
+# 1024 for small ones (FFN 1536) were 20-30 % faster in bf16 than the other sizes. torch counts 2 bytes whatever the
+# precision (its fp32 kernels were 5 % slower at 256 tokens than at 512); ONNX Runtime keeps fp32 activations at
+# every precision and was 5-9 % faster at 256 (docs/models.md).
 CPU_FFN_BATCH_BYTES = 3 << 20
 
 
-def default_token_budget(device: torch.device, config) -> int:
+def default_token_budget(device: torch.device, config, backend: str = "torch") -> int:
     """Padded tokens per forward pass: on CPU sized by the model's FFN width so a batch stays in cache (256-2048
     tokens); on a GPU large, to fill it."""
     if device.type != "cpu":
         return 8192
     width = getattr(config, "intermediate_size", None) or 4 * getattr(config, "hidden_size", 768)
-    return 1 << min(11, max(8, round(math.log2(CPU_FFN_BATCH_BYTES / (2 * width)))))
+    element = 4 if backend == "onnx" else 2
+    return 1 << min(11, max(8, round(math.log2(CPU_FFN_BATCH_BYTES / (element * width)))))
 
 
 def pick_device(preference: str = "auto") -> torch.device:

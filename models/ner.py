@@ -154,4 +154,6 @@ def load_ner(
 ) -> NerRunner:
     """Load a token-classification model (Hub id or local directory); raises ModelUnavailable."""
     loaded = load(spec, AutoModelForTokenClassification, SETTING, device, precision, backend)
-    return NerRunner(loaded, token_budget or default_token_budget(loaded.device, loaded.model.config))
+    return NerRunner(
+        loaded, token_budget or default_token_budget(loaded.device, loaded.model.config, loaded.precision.backend)
+    )

@@ -85,4 +85,6 @@ def load_nli(
 ) -> NliRunner:
     """Load a sequence-pair classification (NLI) model (Hub id or local directory); raises ModelUnavailable."""
     loaded = load(spec, AutoModelForSequenceClassification, SETTING, device, precision, backend)
-    return NliRunner(loaded, token_budget or default_token_budget(loaded.device, loaded.model.config))
+    return NliRunner(
+        loaded, token_budget or default_token_budget(loaded.device, loaded.model.config, loaded.precision.backend)
+    )

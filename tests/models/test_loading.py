@@ -233,6 +233,12 @@ def test_cpu_token_budget_follows_the_feed_forward_width(config, expected):
     assert models.loading.default_token_budget(torch.device("cpu"), config) == expected
 
 
+def test_onnx_runtime_batches_hold_half_the_tokens_for_its_fp32_activations():
+    base = BertConfig(hidden_size=768, intermediate_size=3072)
+    assert models.loading.default_token_budget(torch.device("cpu"), base, "onnx") == 256
+    assert models.loading.default_token_budget(torch.device("cpu"), base, "torch") == 512
+
+
 def test_gpu_token_budget_is_large_whatever_the_model():
     assert models.loading.default_token_budget(torch.device("cuda"), BertConfig()) == 8192
 
