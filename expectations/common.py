@@ -4,6 +4,15 @@ import great_expectations.expectations as gxe
 import polars as pl
 
 HEX32 = r"^[0-9a-f]{32}$"
+
+
+def rows_where(table: str, where: str) -> str:
+    """A subquery of the rows of `table` matching `where`, found first by the narrow columns `where` reads: a plain
+    filtered scan reads the wide columns (texts, vectors) of every stored row, which a check of one run's rows
+    against a store of millions cannot afford."""
+    return f"(SELECT * FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where}))"
+
+
 HEX64 = r"^[0-9a-f]{64}$"
 LANGUAGE = r"^(?:[a-z]{2}|und)$"  # ISO 639-1, or "und" when unknown
 

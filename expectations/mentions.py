@@ -3,14 +3,14 @@
 import great_expectations.expectations as gxe
 import polars as pl
 
-from expectations.common import HEX32, holds, non_empty, not_null, probability, structure
+from expectations.common import HEX32, holds, non_empty, not_null, probability, rows_where, structure
 from stancewire import frames
 
 TABLE = "mentions"
 KEY = ["mention_id"]
 COLUMNS = frames.MENTIONS | {"run_id": pl.String}
 
-SQL = """
+SQL = f"""
 SELECT e.*,
     a.article_id IS NOT NULL AS chk_article_exists,
     coalesce(e.start >= 0 AND e.start < e."end", false) AS chk_span_valid,
@@ -19,8 +19,10 @@ SELECT e.*,
     coalesce(s.article_id = e.article_id AND s.start <= e.start AND e."end" <= s."end", false)
         AS chk_within_sentence
 FROM mentions e
-LEFT JOIN articles a ON a.article_id = e.article_id
-LEFT JOIN sentences s ON s.sentence_id = e.sentence_id
+LEFT JOIN {rows_where("articles", "article_id IN (SELECT article_id FROM mentions)")} a
+    ON a.article_id = e.article_id
+LEFT JOIN {rows_where("sentences", "sentence_id IN (SELECT sentence_id FROM mentions)")} s
+    ON s.sentence_id = e.sentence_id
 """
 
 

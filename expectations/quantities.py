@@ -3,7 +3,7 @@
 import great_expectations.expectations as gxe
 import polars as pl
 
-from expectations.common import holds, not_null, structure
+from expectations.common import holds, not_null, rows_where, structure
 from stancewire import frames
 
 TABLE = "quantities"
@@ -13,7 +13,7 @@ QUALIFIERS = ["exact", "about", "more_than", "at_least", "less_than", "at_most",
 ROLES = ["increment", "total", "rate", "forecast"]
 SUBJECT_FROM = ["thing", "sentence", "neighbour", "article"]
 
-SQL = """
+SQL = f"""
 SELECT q.* EXCLUDE (subjects),
     coalesce(se.article_id = q.article_id, false) AS chk_sentence_in_article,
     coalesce(q.start >= se.start AND q."end" <= se."end" AND q.start < q."end", false) AS chk_within_sentence,
@@ -24,8 +24,10 @@ SELECT q.* EXCLUDE (subjects),
     coalesce(q.refers_from <= q.refers_to, q.refers_from IS NULL AND q.refers_to IS NULL) AS chk_dates_ordered,
     (len(q.subjects) > 0) = (q.subject_from IS NOT NULL) AS chk_subjects_said_where
 FROM quantities q
-LEFT JOIN articles a ON a.article_id = q.article_id
-LEFT JOIN sentences se ON se.sentence_id = q.sentence_id
+LEFT JOIN {rows_where("articles", "article_id IN (SELECT article_id FROM quantities)")} a
+    ON a.article_id = q.article_id
+LEFT JOIN {rows_where("sentences", "sentence_id IN (SELECT sentence_id FROM quantities)")} se
+    ON se.sentence_id = q.sentence_id
 """
 
 

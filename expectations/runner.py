@@ -26,6 +26,7 @@ from expectations import (
     sentences,
     stance,
 )
+from expectations.common import rows_where
 
 # Each suite module defines TABLE, KEY (the columns that identify a row), SQL (the frame to validate, with derived
 # chk_* columns for what Great Expectations cannot express) and expectations().
@@ -280,7 +281,7 @@ def _rows_of_runs(suite: ModuleType, runs: str) -> str:
     """The suite's query over the rows the given runs wrote: its table's name is bound to those rows, so the filter
     reaches the table scan whatever the query joins (a check that needs the whole table names it main.<table>)."""
     return (
-        f"WITH {suite.TABLE} AS (SELECT * FROM main.{suite.TABLE} WHERE run_id IN ({runs})) SELECT * FROM ({suite.SQL})"
+        f"WITH {suite.TABLE} AS {rows_where(f'main.{suite.TABLE}', f'run_id IN ({runs})')} SELECT * FROM ({suite.SQL})"
     )
 
 

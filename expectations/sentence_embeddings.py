@@ -3,7 +3,7 @@
 import great_expectations.expectations as gxe
 import polars as pl
 
-from expectations.common import holds, not_null, structure
+from expectations.common import holds, not_null, rows_where, structure
 from stancewire import frames
 
 TABLE = "sentence_embeddings"
@@ -21,8 +21,9 @@ SELECT e.sentence_id, e.article_id, e.model_id, e.model_revision, e.unreadable, 
     coalesce(s.article_id = e.article_id, false) AS chk_sentence_of_article,
     e.vector IS NULL OR a.article_id IS NOT NULL AS chk_article_vector_exists
 FROM sentence_embeddings e
-LEFT JOIN sentences s ON s.sentence_id = e.sentence_id
-LEFT JOIN article_embeddings a
+LEFT JOIN {rows_where("sentences", "sentence_id IN (SELECT sentence_id FROM sentence_embeddings)")} s
+    ON s.sentence_id = e.sentence_id
+LEFT JOIN {rows_where("article_embeddings", "article_id IN (SELECT article_id FROM sentence_embeddings)")} a
     ON a.article_id = e.article_id AND a.model_id = e.model_id AND a.model_revision = e.model_revision
 """
 

@@ -3,14 +3,14 @@
 import great_expectations.expectations as gxe
 import polars as pl
 
-from expectations.common import holds, not_null, structure
+from expectations.common import holds, not_null, rows_where, structure
 from stancewire import frames
 
 TABLE = "sentences"
 KEY = ["sentence_id"]
 COLUMNS = frames.SENTENCES | {"run_id": pl.String}
 
-SQL = """
+SQL = f"""
 SELECT s.*,
     a.article_id IS NOT NULL AS chk_article_exists,
     coalesce(s.sentence_id = s.article_id || ':' || s.idx, false) AS chk_id_format,
@@ -18,7 +18,8 @@ SELECT s.*,
     coalesce(s."end" <= length(a.text), false) AS chk_end_within_text,
     coalesce(substr(a.text, s.start + 1, s."end" - s.start) = s.text, false) AS chk_text_matches_span
 FROM sentences s
-LEFT JOIN articles a ON a.article_id = s.article_id
+LEFT JOIN {rows_where("articles", "article_id IN (SELECT article_id FROM sentences)")} a
+    ON a.article_id = s.article_id
 """
 
 

@@ -3,7 +3,7 @@
 import great_expectations.expectations as gxe
 import polars as pl
 
-from expectations.common import holds, not_null, probability, structure
+from expectations.common import holds, not_null, probability, rows_where, structure
 from stancewire import frames
 
 TABLE = "stance"
@@ -14,7 +14,7 @@ RELEVANCE = ["candidates", "no_overlap"]
 RELEVANCE_METHODS = ["lexical", "semantic", "lexical+semantic", "none"]  # NULL on rows scored before they existed
 
 # UNRELATED rows were never sent to the model: no probabilities, score or evidence. Every other row has them all.
-SQL = """
+SQL = f"""
 SELECT st.*,
     st.p_entailment + st.p_neutral + st.p_contradiction AS p_sum,
     a.article_id IS NOT NULL AS chk_article_exists,
@@ -36,10 +36,13 @@ SELECT st.*,
              AND st.opposing_p IS NOT NULL, false) AS chk_opposing_matches_span,
     (st.opposing_sentence_id IS NOT NULL) = (st.label IN ('SUPPORT', 'REFUTE')) AS chk_opposing_iff_decided
 FROM stance st
-LEFT JOIN articles a ON a.article_id = st.article_id
+LEFT JOIN {rows_where("articles", "article_id IN (SELECT article_id FROM stance)")} a
+    ON a.article_id = st.article_id
 LEFT JOIN claims c ON c.claim_id = st.claim_id
-LEFT JOIN sentences se ON se.sentence_id = st.evidence_sentence_id
-LEFT JOIN sentences op ON op.sentence_id = st.opposing_sentence_id
+LEFT JOIN {rows_where("sentences", "sentence_id IN (SELECT evidence_sentence_id FROM stance)")} se
+    ON se.sentence_id = st.evidence_sentence_id
+LEFT JOIN {rows_where("sentences", "sentence_id IN (SELECT opposing_sentence_id FROM stance)")} op
+    ON op.sentence_id = st.opposing_sentence_id
 """
 
 
